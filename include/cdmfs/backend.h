@@ -73,6 +73,12 @@ struct cdm_backend_ops {
 	 * on a new, empty file before any page exists.
 	 */
 	int (*place)(const struct cdm_device *dev, int fd);
+	/**
+	 * Bind backing file @fd to @dev and move the pages it has now there,
+	 * while other processes may keep it mapped.  Called with the file
+	 * already renamed into @dev's directory.
+	 */
+	int (*migrate)(const struct cdm_device *dev, int fd);
 };
 
 /** Growable array of devices; names are unique. */
@@ -114,6 +120,16 @@ static inline bool cdm_nodemask_test(const struct cdm_nodemask *m, int node)
  */
 int cdm_mbind_fd(int fd, int mode, const struct cdm_nodemask *nodes,
 		 unsigned int flags);
+
+/* Bytes moved per mbind() call: bounds how long a writer can stall. */
+#define CDM_MIGRATE_BATCH (16UL << 20)
+
+/**
+ * Move the pages shmem file @fd has now to @nodes under policy @mode, in
+ * windows of @batch bytes, and leave that policy on the whole file.
+ */
+int cdm_migrate_fd(int fd, int mode, const struct cdm_nodemask *nodes,
+		   size_t batch);
 
 /* sysfs.c: sysfs access through a sysroot prefix, and pure parsers. */
 

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cdmfs daemon internals.
+ *
+ * The namespace a user sees is a directory tree on a tmpfs private to the
+ * daemon (the "store"): <store>/<device>/<path>.  Each regular file in it is
+ * a shmem object whose NUMA policy binds it to its device; opens hand the
+ * backing file to the kernel (FUSE passthrough), so data never crosses the
+ * daemon.
+ *
+ * Lock order: fs->table.lock, then inode->lock.
+ */
+#ifndef CDMFS_FS_H
+#define CDMFS_FS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cdmfs/backend.h"
+
+/* Device index of an inode that belongs to no device: the root. */
+#define CDM_NO_DEVICE UINT16_MAX
+
+enum cdm_datapath {
+	CDM_DATAPATH_NONE,		/* never opened */
+	CDM_DATAPATH_PASSTHROUGH,	/* kernel I/O on the backing file */
+	CDM_DATAPATH_DAEMON,		/* I/O served by the daemon */
+};
+
+/*
+ * One backing-store inode the kernel holds a lookup on.  Kept small: a
+ * mount with 100k files holds 100k of these.
+ */
+struct cdm_inode {
+	struct cdm_inode *next;		/* hash chain; protected by table lock */
+	ino_t src_ino;
+	dev_t src_dev;
+	uint64_t nlookup;		/* protected by table lock */
+	int fd;				/* O_PATH fd of the backing inode */
+	int backing_id;			/* passthrough id; protected by lock */
+	uint32_t nopen;			/* protected by lock */
+	uint16_t dev;			/* index into fs->devices */
+	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
+	pthread_mutex_t lock;
+};
+
+/* Hash table of inodes keyed by (src_ino, src_dev). */
+struct cdm_inode_table {
+	pthread_mutex_t lock;
+	struct cdm_inode **bucket;	/* protected by lock */
+	size_t nbucket, count;		/* protected by lock */
+};
+
+int cdm_inode_table_init(struct cdm_inode_table *t);
+/** Free every inode (closing its fd) and the table. */
+void cdm_inode_table_destroy(struct cdm_inode_table *t);
+/**
+ * Find the inode for (@ino, @dev) and add @nlookup to its lookup count, or
+ * insert a new one that takes ownership of @fd.  When an inode exists, @fd is
+ * closed.  Returns the inode, or NULL with errno set.
+ */
+struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
+				dev_t dev, int fd, uint16_t devidx,
+				uint64_t nlookup);
+/**
+ * Drop @n lookups; at zero the inode is removed and freed.  Returns true if
+ * it was freed.
+ */
+bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
+		   uint64_t n);
+size_t cdm_inode_count(struct cdm_inode_table *t);
+/** Record that inode (@ino, @dev), if known, now lives on device @devidx. */
+void cdm_inode_move(struct cdm_inode_table *t, ino_t ino, dev_t dev,
+		    uint16_t devidx);
+
+/* FUSE operations counted for user.cdm.stats. */
+enum cdm_stat {
+	CDM_STAT_LOOKUP, CDM_STAT_FORGET, CDM_STAT_GETATTR, CDM_STAT_SETATTR,
+	CDM_STAT_READLINK, CDM_STAT_MKNOD, CDM_STAT_MKDIR, CDM_STAT_UNLINK,
+	CDM_STAT_RMDIR, CDM_STAT_SYMLINK, CDM_STAT_RENAME, CDM_STAT_LINK,
+	CDM_STAT_OPEN, CDM_STAT_READ, CDM_STAT_WRITE, CDM_STAT_FLUSH,
+	CDM_STAT_RELEASE, CDM_STAT_FSYNC, CDM_STAT_OPENDIR, CDM_STAT_READDIR,
+	CDM_STAT_RELEASEDIR, CDM_STAT_FSYNCDIR, CDM_STAT_STATFS,
+	CDM_STAT_SETXATTR, CDM_STAT_GETXATTR, CDM_STAT_LISTXATTR,
+	CDM_STAT_REMOVEXATTR, CDM_STAT_ACCESS, CDM_STAT_CREATE,
+	CDM_STAT_FALLOCATE, CDM_STAT_LSEEK, CDM_STAT_COPY_FILE_RANGE,
+	CDM_STAT_FLOCK,
+	/* not FUSE operations */
+	CDM_STAT_PASSTHROUGH_OPENS, CDM_STAT_PASSTHROUGH_FALLBACKS,
+	CDM_STAT_NR
+};
+
+struct cdm_options {
+	const char *mountpoint;
+	const char *store;		/* NULL: a tmpfs of our own */
+	const char *sysroot;		/* "" = the running system */
+	char *fuse_opts;		/* mount options for libfuse, malloc'd */
+	struct cdm_device_list sims;	/* from -o sim=NAME:SIZE */
+	char **aliases;			/* "OLD:NEW" pairs, NULL-terminated */
+	size_t naliases;
+	double attr_timeout;
+	bool foreground, debug, nopassthrough, keep_store, no_host;
+	bool show_help, show_version;
+};
+
+/** Parse argv into @o.  On error returns -EINVAL with a message in @err. */
+int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
+		      char *err, size_t errlen);
+void cdm_options_free(struct cdm_options *o);
+/** Rename discovered devices per "-o alias=OLD:NEW". */
+int cdm_options_apply_aliases(const struct cdm_options *o,
+			      struct cdm_device_list *list,
+			      char *err, size_t errlen);
+
+struct cdm_fs {
+	struct cdm_options opt;
+	struct cdm_device_list devices;
+	struct cdm_inode_table table;
+	struct cdm_inode root;
+	char *store_path;		/* backing store directory */
+	bool store_mounted;		/* we mounted it: unmount at exit */
+	/* Passthrough negotiated and not yet refused by the kernel. */
+	atomic_bool passthrough;
+	atomic_uint_fast64_t stats[CDM_STAT_NR];
+};
+
+extern const struct fuse_lowlevel_ops cdm_oper;
+
+/* store.c */
+int cdm_store_open(struct cdm_fs *fs);
+void cdm_store_close(struct cdm_fs *fs);
+/** Bytes of memory used by the files of device @devidx (walks its tree). */
+int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes);
+
+/* stats.c */
+static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)
+{
+	atomic_fetch_add_explicit(&fs->stats[s], 1, memory_order_relaxed);
+}
+/** "lookup=3 getattr=5 ... read=0 write=0 passthrough_opens=2 ..." */
+char *cdm_stats_format(struct cdm_fs *fs);
+/** One line per device for user.cdm.devices. */
+char *cdm_devices_format(struct cdm_fs *fs);
+int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
+		     uint64_t *avail);
+
+#endif /* CDMFS_FS_H */

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cdmfs: coherent device memory as files.
+ *
+ *   cdmfs [-f] [-d] [-o opt,...] MOUNTPOINT
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ops.h"
+#include "cdmfs/log.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: cdmfs [-f] [-d] [-o option[,option...]] MOUNTPOINT\n"
+	      "\n"
+	      "Each coherent memory device of the machine becomes a directory at\n"
+	      "the mount root; files created there live in that device's memory.\n"
+	      "\n"
+	      "  -f                     stay in the foreground\n"
+	      "  -d                     debug output (implies -f)\n"
+	      "  -o sim=NAME:SIZE       add a simulated device backed by host RAM\n"
+	      "  -o alias=DEV:NAME      show device DEV as NAME\n"
+	      "  -o nohost              no 'host' device for system DRAM\n"
+	      "  -o store=DIR           keep the files in DIR (on tmpfs)\n"
+	      "  -o keep_store          keep our store tmpfs mounted at exit\n"
+	      "  -o nopassthrough       serve I/O through the daemon\n"
+	      "  -o attr_timeout=SEC    attribute cache time (default 1)\n"
+	      "  -o allow_other,ro,noexec,...  usual mount options\n"
+	      "See cdmfs(8).\n", f);
+}
+
+static int discover(struct cdm_fs *fs)
+{
+	char err[256];
+	int ret;
+
+	ret = cdm_numa_ops.probe(fs->opt.sysroot, &fs->devices);
+	if (ret)
+		cdm_log(LOG_WARNING, "NUMA discovery under '%s/sys': %s; continuing without NUMA devices",
+			fs->opt.sysroot, strerror(-ret));
+	if (fs->opt.no_host) {
+		struct cdm_device *host = cdm_device_find(&fs->devices, "host");
+
+		if (host) {
+			size_t i = (size_t)(host - fs->devices.dev);
+
+			memmove(host, host + 1, (fs->devices.count - i - 1) *
+						sizeof(*host));
+			fs->devices.count--;
+		}
+	}
+	for (size_t i = 0; i < fs->opt.sims.count; i++) {
+		ret = cdm_device_list_add(&fs->devices, &fs->opt.sims.dev[i]);
+		if (ret == -EEXIST) {
+			cdm_log(LOG_ERR, "sim=%s: a device of that name exists; pick another name or -o alias",
+				fs->opt.sims.dev[i].name);
+			return ret;
+		}
+		if (ret)
+			return ret;
+	}
+	ret = cdm_options_apply_aliases(&fs->opt, &fs->devices, err,
+					sizeof(err));
+	if (ret) {
+		cdm_log(LOG_ERR, "%s", err);
+		return ret;
+	}
+	if (fs->devices.count == 0) {
+		cdm_log(LOG_ERR, "no memory devices found; add one with -o sim=NAME:SIZE");
+		return -ENODEV;
+	}
+	if (fs->devices.count >= CDM_NO_DEVICE)
+		return -E2BIG;
+	for (size_t i = 0; i < fs->devices.count; i++) {
+		struct cdm_device *d = &fs->devices.dev[i];
+
+		cdm_log(LOG_INFO, "device %s: %s, %llu MiB%s", d->name,
+			cdm_kind_name(d->kind),
+			(unsigned long long)(d->size >> 20),
+			d->simulated ? ", simulated (host RAM)" : "");
+	}
+	return 0;
+}
+
+/* One open fd per file the kernel knows: allow as many as we may. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Fail early, in one line, on what fuse_session_mount would report badly. */
+static int check_environment(const char *mountpoint)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(mountpoint, &st)) {
+		cdm_log(LOG_ERR, "mount point %s: %s", mountpoint,
+			strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cdm_log(LOG_ERR, "mount point %s: not a directory", mountpoint);
+		return -ENOTDIR;
+	}
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int ret = -errno;
+
+		cdm_log(LOG_ERR, "/dev/fuse: %s (load the fuse module, or give the container the device)",
+			strerror(errno));
+		return ret;
+	}
+	close(fd);
+	return 0;
+}
+
+static char *fuse_mount_opts(struct cdm_fs *fs)
+{
+	char *s;
+
+	if (asprintf(&s, "fsname=cdmfs,subtype=cdmfs,default_permissions,nosuid,nodev%s%s%s",
+		     geteuid() == 0 ? ",allow_other" : "",
+		     fs->opt.fuse_opts ? "," : "",
+		     fs->opt.fuse_opts ? fs->opt.fuse_opts : "") < 0)
+		return NULL;
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cdm_fs fs;
+	struct fuse_session *se;
+	struct fuse_loop_config *cfg;
+	char err[256], *mopts;
+	int ret;
+
+	ret = cdm_options_parse(argc, argv, &fs.opt, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "cdmfs: %s\n", err);
+		fprintf(stderr, "try 'cdmfs --help'\n");
+		cdm_options_free(&fs.opt);
+		return 2;
+	}
+	if (fs.opt.show_help || fs.opt.show_version) {
+		if (fs.opt.show_help)
+			usage(stdout);
+		else
+			printf("cdmfs %s\n", CDMFS_VERSION);
+		cdm_options_free(&fs.opt);
+		return 0;
+	}
+	if (fs.opt.debug)
+		cdm_log_set_level(LOG_DEBUG);
+	fs.root.fd = -1;
+	ret = check_environment(fs.opt.mountpoint);
+	if (ret)
+		goto err_opts;
+	ret = discover(&fs);
+	if (ret)
+		goto err_devices;
+	raise_nofile();
+	ret = cdm_inode_table_init(&fs.table);
+	if (ret)
+		goto err_devices;
+	ret = cdm_store_open(&fs);
+	if (ret)
+		goto err_table;
+
+	mopts = fuse_mount_opts(&fs);
+	if (!mopts) {
+		ret = -ENOMEM;
+		goto err_store;
+	}
+	{
+		char *fargv[] = { argv[0], "-o", mopts,
+				  fs.opt.debug ? "-d" : NULL, NULL };
+		struct fuse_args args = FUSE_ARGS_INIT(fs.opt.debug ? 4 : 3,
+						       fargv);
+
+		se = fuse_session_new(&args, &cdm_oper, sizeof(cdm_oper), &fs);
+		fuse_opt_free_args(&args);
+	}
+	free(mopts);
+	if (!se) {
+		ret = -EINVAL;
+		cdm_log(LOG_ERR, "%s: cannot set up the FUSE session", fs.opt.mountpoint);
+		goto err_store;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		ret = -EIO;
+		goto err_session;
+	}
+	if (fuse_session_mount(se, fs.opt.mountpoint)) {
+		ret = -EIO;
+		cdm_log(LOG_ERR, "%s: mount failed", fs.opt.mountpoint);
+		goto err_signals;
+	}
+	cdm_log(LOG_INFO, "%s: mounted, store %s", fs.opt.mountpoint,
+		fs.store_path);
+	if (!fs.opt.foreground)
+		cdm_log_to_syslog();
+	fuse_daemonize(fs.opt.foreground);
+
+	cfg = fuse_loop_cfg_create();
+	if (!cfg) {
+		ret = -ENOMEM;
+		goto err_unmount;
+	}
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	ret = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	if (ret > 0)	/* terminated by a signal */
+		ret = 0;
+err_unmount:
+	fuse_session_unmount(se);
+err_signals:
+	fuse_remove_signal_handlers(se);
+err_session:
+	fuse_session_destroy(se);
+err_store:
+	cdm_store_close(&fs);
+err_table:
+	cdm_inode_table_destroy(&fs.table);
+err_devices:
+	cdm_device_list_free(&fs.devices);
+err_opts:
+	cdm_options_free(&fs.opt);
+	return ret ? 1 : 0;
+}

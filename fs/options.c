@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Command line and mount option parsing: a pure function over argv, so the
+ * unit suite reaches every option without a mount.
+ *
+ *   cdmfs [-f] [-d] [-o opt[,opt...]]... MOUNTPOINT
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdmfs.h"
+
+/* Generic mount options handed to libfuse as they are (mount(8) flags). */
+static const char *const fuse_passthru[] = {
+	"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
+	"async", "sync", "dirsync", "noatime", "atime", "nodiratime",
+	"diratime", "relatime", "norelatime", "strictatime", "nostrictatime",
+	"lazytime", "nolazytime", "allow_other", "allow_root", NULL,
+};
+
+/* Options for mount(8) and fstab only; the daemon has nothing to do. */
+static const char *const ignored[] = {
+	"defaults", "auto", "noauto", "user", "nouser", "users", "owner",
+	"nofail", "_netdev", NULL,
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int append_fuse_opt(struct cdm_options *o, const char *s)
+{
+	size_t old = o->fuse_opts ? strlen(o->fuse_opts) : 0;
+	char *p = realloc(o->fuse_opts, old + strlen(s) + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (old)
+		p[old++] = ',';
+	strcpy(p + old, s);
+	o->fuse_opts = p;
+	return 0;
+}
+
+/* "NAME:SIZE" -> a simulated device. */
+static int parse_sim(struct cdm_options *o, const char *v, char *err,
+		     size_t errlen)
+{
+	struct cdm_device d = { .kind = CDM_KIND_SIM, .ops = &cdm_sim_ops,
+				.node = -1, .tier = -1, .simulated = true };
+	const char *colon = strchr(v, ':');
+	size_t n = colon ? (size_t)(colon - v) : 0;
+	int ret;
+
+	if (!colon || n == 0 || n >= sizeof(d.name))
+		return fail(err, errlen,
+			    "sim=%s: expected sim=NAME:SIZE, e.g. sim=gpu0:1G", v);
+	memcpy(d.name, v, n);
+	d.name[n] = '\0';
+	if (!cdm_device_name_valid(d.name))
+		return fail(err, errlen,
+			    "sim=%s: device name '%s' must be 1-31 of [A-Za-z0-9_.-]",
+			    v, d.name);
+	if (cdm_parse_size(colon + 1, &d.size) || d.size < 4096)
+		return fail(err, errlen,
+			    "sim=%s: size '%s' is not a size of at least 4K (e.g. 512M, 4G)",
+			    v, colon + 1);
+	ret = cdm_device_list_add(&o->sims, &d);
+	if (ret == -EEXIST)
+		return fail(err, errlen, "sim=%s: device '%s' given twice", v,
+			    d.name);
+	return ret;
+}
+
+static int parse_alias(struct cdm_options *o, const char *v, char *err,
+		       size_t errlen)
+{
+	const char *colon = strchr(v, ':');
+	char **a;
+
+	if (!colon || colon == v || !cdm_device_name_valid(colon + 1))
+		return fail(err, errlen,
+			    "alias=%s: expected alias=DEVICE:NEWNAME, e.g. alias=node2:cxl0", v);
+	a = realloc(o->aliases, (o->naliases + 2) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	o->aliases = a;
+	a[o->naliases] = strdup(v);
+	if (!a[o->naliases])
+		return -ENOMEM;
+	a[++o->naliases] = NULL;
+	return 0;
+}
+
+static int parse_one(struct cdm_options *o, char *opt, char *err,
+		     size_t errlen)
+{
+	char *eq = strchr(opt, '=');
+	const char *v = eq ? eq + 1 : NULL;
+
+	if (eq)
+		*eq = '\0';
+	if (!*opt)
+		return 0;
+	if (!v && in_list(ignored, opt))
+		return 0;
+	if (!v && in_list(fuse_passthru, opt))
+		return append_fuse_opt(o, opt);
+	if (!strncmp(opt, "x-", 2) || !strcmp(opt, "comment"))
+		return 0;	/* systemd and fstab annotations */
+	if (!v) {
+		if (!strcmp(opt, "nopassthrough"))
+			o->nopassthrough = true;
+		else if (!strcmp(opt, "keep_store"))
+			o->keep_store = true;
+		else if (!strcmp(opt, "nohost"))
+			o->no_host = true;
+		else if (!strcmp(opt, "debug"))
+			o->debug = true;
+		else if (!strcmp(opt, "default_permissions"))
+			;	/* always on */
+		else
+			return fail(err, errlen, "unknown option '%s'", opt);
+		return 0;
+	}
+	if (!strcmp(opt, "sim"))
+		return parse_sim(o, v, err, errlen);
+	if (!strcmp(opt, "alias"))
+		return parse_alias(o, v, err, errlen);
+	if (!strcmp(opt, "store") || !strcmp(opt, "sysroot")) {
+		if (!*v)
+			return fail(err, errlen, "%s= needs a directory", opt);
+		*(!strcmp(opt, "store") ? &o->store : &o->sysroot) = v;
+		return 0;
+	}
+	if (!strcmp(opt, "attr_timeout")) {
+		char *end;
+
+		o->attr_timeout = strtod(v, &end);
+		if (end == v || *end || !(o->attr_timeout >= 0) ||
+		    o->attr_timeout > 86400)
+			return fail(err, errlen,
+				    "attr_timeout=%s: expected seconds, 0 to 86400", v);
+		return 0;
+	}
+	return fail(err, errlen, "unknown option '%s=%s'", opt, v);
+}
+
+/* Split a comma-separated -o argument in place and parse each option. */
+static int parse_opts(struct cdm_options *o, char *s, char *err,
+		      size_t errlen)
+{
+	char *save = NULL, *opt;
+	int ret;
+
+	for (opt = strtok_r(s, ",", &save); opt;
+	     opt = strtok_r(NULL, ",", &save)) {
+		ret = parse_one(o, opt, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
+		      char *err, size_t errlen)
+{
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->sysroot = "";
+	o->attr_timeout = 1.0;
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			o->show_help = true;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			o->show_version = true;
+		} else if (!strcmp(a, "-f")) {
+			o->foreground = true;
+		} else if (!strcmp(a, "-d")) {
+			o->foreground = o->debug = true;
+		} else if (!strcmp(a, "-o") || !strncmp(a, "-o", 2)) {
+			char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!v)
+				return fail(err, errlen, "-o needs an argument");
+			ret = parse_opts(o, v, err, errlen);
+			if (ret)
+				return ret;
+		} else if (a[0] == '-') {
+			return fail(err, errlen, "unknown option '%s'", a);
+		} else if (!o->mountpoint) {
+			o->mountpoint = a;
+		} else if (!strcmp(o->mountpoint, "none") ||
+			   !strcmp(o->mountpoint, "cdmfs")) {
+			/* mount(8) style: "cdmfs none /mnt/cdm" */
+			o->mountpoint = a;
+		} else {
+			return fail(err, errlen, "unexpected argument '%s'", a);
+		}
+	}
+	if (!o->mountpoint && !o->show_help && !o->show_version)
+		return fail(err, errlen, "no mount point given");
+	return 0;
+}
+
+void cdm_options_free(struct cdm_options *o)
+{
+	free(o->fuse_opts);
+	for (size_t i = 0; i < o->naliases; i++)
+		free(o->aliases[i]);
+	free(o->aliases);
+	cdm_device_list_free(&o->sims);
+	o->fuse_opts = NULL;
+	o->aliases = NULL;
+	o->naliases = 0;
+}
+
+int cdm_options_apply_aliases(const struct cdm_options *o,
+			      struct cdm_device_list *list,
+			      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < o->naliases; i++) {
+		const char *a = o->aliases[i], *colon = strchr(a, ':');
+		char old[CDM_NAME_MAX];
+		struct cdm_device *d;
+		size_t n = (size_t)(colon - a);
+
+		if (n >= sizeof(old))
+			return fail(err, errlen, "alias=%s: no device '%.*s'", a,
+				    (int)n, a);
+		memcpy(old, a, n);
+		old[n] = '\0';
+		d = cdm_device_find(list, old);
+		if (!d)
+			return fail(err, errlen, "alias=%s: no device '%s'", a, old);
+		if (cdm_device_find(list, colon + 1))
+			return fail(err, errlen,
+				    "alias=%s: a device '%s' exists already", a,
+				    colon + 1);
+		strcpy(d->name, colon + 1);
+	}
+	return 0;
+}

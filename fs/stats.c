@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* What user.cdm.stats and user.cdm.devices show, and per-device usage. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cdmfs.h"
+
+static const char *const stat_names[CDM_STAT_NR] = {
+	[CDM_STAT_LOOKUP] = "lookup", [CDM_STAT_FORGET] = "forget",
+	[CDM_STAT_GETATTR] = "getattr", [CDM_STAT_SETATTR] = "setattr",
+	[CDM_STAT_READLINK] = "readlink", [CDM_STAT_MKNOD] = "mknod",
+	[CDM_STAT_MKDIR] = "mkdir", [CDM_STAT_UNLINK] = "unlink",
+	[CDM_STAT_RMDIR] = "rmdir", [CDM_STAT_SYMLINK] = "symlink",
+	[CDM_STAT_RENAME] = "rename", [CDM_STAT_LINK] = "link",
+	[CDM_STAT_OPEN] = "open", [CDM_STAT_READ] = "read",
+	[CDM_STAT_WRITE] = "write", [CDM_STAT_FLUSH] = "flush",
+	[CDM_STAT_RELEASE] = "release", [CDM_STAT_FSYNC] = "fsync",
+	[CDM_STAT_OPENDIR] = "opendir", [CDM_STAT_READDIR] = "readdir",
+	[CDM_STAT_RELEASEDIR] = "releasedir", [CDM_STAT_FSYNCDIR] = "fsyncdir",
+	[CDM_STAT_STATFS] = "statfs", [CDM_STAT_SETXATTR] = "setxattr",
+	[CDM_STAT_GETXATTR] = "getxattr", [CDM_STAT_LISTXATTR] = "listxattr",
+	[CDM_STAT_REMOVEXATTR] = "removexattr", [CDM_STAT_ACCESS] = "access",
+	[CDM_STAT_CREATE] = "create", [CDM_STAT_FALLOCATE] = "fallocate",
+	[CDM_STAT_LSEEK] = "lseek",
+	[CDM_STAT_COPY_FILE_RANGE] = "copy_file_range",
+	[CDM_STAT_FLOCK] = "flock",
+	[CDM_STAT_PASSTHROUGH_OPENS] = "passthrough_opens",
+	[CDM_STAT_PASSTHROUGH_FALLBACKS] = "passthrough_fallbacks",
+};
+
+char *cdm_stats_format(struct cdm_fs *fs)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (int i = 0; i < CDM_STAT_NR; i++)
+		fprintf(f, "%s%s=%llu", i ? " " : "", stat_names[i],
+			(unsigned long long)atomic_load(&fs->stats[i]));
+	fprintf(f, " inodes=%zu", cdm_inode_count(&fs->table));
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
+		     uint64_t *avail)
+{
+	struct cdm_device *dev = &fs->devices.dev[devidx];
+	uint64_t used;
+	int ret;
+
+	if (dev->ops->usage)
+		return dev->ops->usage(fs->opt.sysroot, dev, size, avail);
+	/* a simulated device holds only what we stored in it */
+	ret = cdm_store_used(fs, devidx, &used);
+	if (ret)
+		return ret;
+	*size = dev->size;
+	*avail = used < dev->size ? dev->size - used : 0;
+	return 0;
+}
+
+static void print_nodes(FILE *f, const struct cdm_nodemask *m)
+{
+	const char *sep = "";
+
+	for (int n = 0; n < CDM_MAX_NODES; n++) {
+		if (cdm_nodemask_test(m, n)) {
+			fprintf(f, "%s%d", sep, n);
+			sep = ",";
+		}
+	}
+	if (!*sep)
+		fputs("-", f);
+}
+
+char *cdm_devices_format(struct cdm_fs *fs)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < fs->devices.count; i++) {
+		struct cdm_device *d = &fs->devices.dev[i];
+		uint64_t size = d->size, avail = 0;
+
+		cdm_device_usage(fs, (uint16_t)i, &size, &avail);
+		fprintf(f, "%s kind=%s backend=%s nodes=", d->name,
+			cdm_kind_name(d->kind), d->ops->name);
+		print_nodes(f, &d->nodes);
+		fprintf(f, " size=%llu free=%llu", (unsigned long long)size,
+			(unsigned long long)avail);
+		if (d->tier >= 0)
+			fprintf(f, " tier=%d", d->tier);
+		if (d->read_latency_ns)
+			fprintf(f, " read_latency_ns=%u", d->read_latency_ns);
+		if (d->write_latency_ns)
+			fprintf(f, " write_latency_ns=%u", d->write_latency_ns);
+		if (d->read_bandwidth_mbs)
+			fprintf(f, " read_bandwidth_mbs=%u", d->read_bandwidth_mbs);
+		if (d->write_bandwidth_mbs)
+			fprintf(f, " write_bandwidth_mbs=%u",
+				d->write_bandwidth_mbs);
+		fprintf(f, " simulated=%s\n", d->simulated ? "yes" : "no");
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

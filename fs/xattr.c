@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Extended attributes: the computed user.cdm.* ones, and everything else
+ * stored on the backing inode as tmpfs stores it (user.*, trusted.*,
+ * security.*).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "cdmfs.h"
+#include "cdmfs/xattr.h"
+#include "ops.h"
+
+static bool is_cdm_name(const char *name)
+{
+	return !strncmp(name, CDM_XATTR_PREFIX, strlen(CDM_XATTR_PREFIX));
+}
+
+/*
+ * The value of computed attribute @name of @ino, malloc'd, or NULL with
+ * errno: ENODATA when @ino has no such attribute.
+ */
+static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct cdm_fs *fs = cdm_fs_of(req);
+	struct cdm_inode *inode = cdm_inode_of(req, ino);
+
+	if (ino == FUSE_ROOT_ID && !strcmp(name, CDM_XATTR_DEVICES))
+		return cdm_devices_format(fs);
+	if (ino == FUSE_ROOT_ID && !strcmp(name, CDM_XATTR_STATS))
+		return cdm_stats_format(fs);
+	if (!strcmp(name, CDM_XATTR_DATAPATH)) {
+		struct stat st;
+		uint8_t dp;
+
+		if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH |
+			    AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) {
+			errno = ENODATA;
+			return NULL;
+		}
+		pthread_mutex_lock(&inode->lock);
+		dp = inode->datapath;
+		pthread_mutex_unlock(&inode->lock);
+		if (dp == CDM_DATAPATH_NONE)
+			dp = atomic_load(&fs->passthrough) ?
+				     CDM_DATAPATH_PASSTHROUGH : CDM_DATAPATH_DAEMON;
+		return strdup(dp == CDM_DATAPATH_PASSTHROUGH ? "passthrough"
+							     : "daemon");
+	}
+	errno = ENODATA;
+	return NULL;
+}
+
+static void reply_value(fuse_req_t req, const char *value, size_t len,
+			size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value, len);
+}
+
+/* Path through which the backing inode's xattrs are reached. */
+static int xattr_path(struct cdm_inode *inode, char *buf, size_t len)
+{
+	struct stat st;
+
+	/* the /proc link would resolve to the symlink's target */
+	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -EPERM;
+	snprintf(buf, len, "/proc/self/fd/%d", inode->fd);
+	return 0;
+}
+
+void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size)
+{
+	char path[32], *value;
+	ssize_t n;
+	int ret;
+
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_GETXATTR);
+	if (is_cdm_name(name)) {
+		value = computed_value(req, ino, name);
+		if (!value) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		reply_value(req, value, strlen(value), size);
+		free(value);
+		return;
+	}
+	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	if (ret) {
+		fuse_reply_err(req, ret == -EPERM ? ENODATA : -ret);
+		return;
+	}
+	if (size == 0) {
+		n = getxattr(path, name, NULL, 0);
+		if (n < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_xattr(req, (size_t)n);
+		return;
+	}
+	value = malloc(size);
+	if (!value) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = getxattr(path, name, value, size);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, value, (size_t)n);
+	free(value);
+}
+
+void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags)
+{
+	char path[32];
+	int ret;
+
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_SETXATTR);
+	if (is_cdm_name(name)) {
+		/* computed attributes are read-only; others do not exist yet */
+		if (!strcmp(name, CDM_XATTR_DATAPATH) ||
+		    !strcmp(name, CDM_XATTR_DEVICES) ||
+		    !strcmp(name, CDM_XATTR_STATS))
+			fuse_reply_err(req, EPERM);
+		else
+			fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	if (!ret && setxattr(path, name, value, size, flags))
+		ret = -errno;
+	fuse_reply_err(req, -ret);
+}
+
+void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char path[32], *buf = NULL;
+	ssize_t n;
+	int ret;
+
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_LISTXATTR);
+	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	if (ret == -EPERM) {
+		reply_value(req, "", 0, size);
+		return;
+	}
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	n = listxattr(path, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	char path[32];
+	int ret;
+
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_REMOVEXATTR);
+	if (is_cdm_name(name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	if (!ret && removexattr(path, name))
+		ret = -errno;
+	fuse_reply_err(req, -ret);
+}

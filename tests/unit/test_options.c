@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Option parsing: every option, and bad input rejected with a message. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../fs/cdmfs.h"
+
+#define ARGV(...) ((char *[]){ "cdmfs", __VA_ARGS__, NULL })
+
+/* argc counts the arguments after argv[0] */
+static int parse(char **argv, int argc, struct cdm_options *o, char *err)
+{
+	return cdm_options_parse(argc + 1, argv, o, err, 256);
+}
+
+/* argv strings must be writable: the parser splits -o lists in place */
+static char *w(const char *s)
+{
+	static char buf[8][256];
+	static int i;
+
+	i = (i + 1) % 8;
+	strcpy(buf[i], s);
+	return buf[i];
+}
+
+static void test_basic(void **state)
+{
+	struct cdm_options o;
+	char err[256] = "";
+	char **v = ARGV("-f", "-o", w("sim=gpu0:1G,sim=cxl0:4G"), "/mnt/cdm");
+
+	assert_int_equal(parse(v, 4, &o, err), 0);
+	assert_string_equal(o.mountpoint, "/mnt/cdm");
+	assert_true(o.foreground);
+	assert_int_equal(o.sims.count, 2);
+	assert_string_equal(o.sims.dev[0].name, "gpu0");
+	assert_int_equal(o.sims.dev[0].size, 1ULL << 30);
+	assert_true(o.sims.dev[0].simulated);
+	assert_int_equal(o.sims.dev[0].kind, CDM_KIND_SIM);
+	assert_string_equal(o.sims.dev[1].name, "cxl0");
+	assert_int_equal(o.sims.dev[1].size, 4ULL << 30);
+	assert_null(o.fuse_opts);
+	assert_true(o.attr_timeout == 1.0);
+	cdm_options_free(&o);
+}
+
+static void test_mount_style(void **state)
+{
+	struct cdm_options o;
+	char err[256] = "";
+	char **v = ARGV("none", "/mnt/cdm", "-o",
+			w("rw,nofail,noauto,_netdev,x-systemd.automount,noatime,allow_other,sim=a:64M,nopassthrough,keep_store,attr_timeout=2.5"));
+
+	assert_int_equal(parse(v, 4, &o, err), 0);
+	assert_string_equal(o.mountpoint, "/mnt/cdm");
+	assert_string_equal(o.fuse_opts, "rw,noatime,allow_other");
+	assert_true(o.nopassthrough);
+	assert_true(o.keep_store);
+	assert_true(o.attr_timeout == 2.5);
+	cdm_options_free(&o);
+}
+
+static void test_alias(void **state)
+{
+	struct cdm_options o;
+	struct cdm_device_list l = { 0 };
+	struct cdm_device d = { .name = "node2", .tier = -1 };
+	char err[256] = "";
+	char **v = ARGV("-o", w("alias=node2:cxl0"), "/m");
+
+	assert_int_equal(parse(v, 3, &o, err), 0);
+	assert_int_equal(cdm_device_list_add(&l, &d), 0);
+	assert_int_equal(cdm_options_apply_aliases(&o, &l, err, 256), 0);
+	assert_string_equal(l.dev[0].name, "cxl0");
+	cdm_options_free(&o);
+
+	/* an alias for a device that does not exist names it */
+	v = ARGV("-o", w("alias=node9:x"), "/m");
+	assert_int_equal(parse(v, 3, &o, err), 0);
+	assert_int_equal(cdm_options_apply_aliases(&o, &l, err, 256), -EINVAL);
+	assert_non_null(strstr(err, "node9"));
+	cdm_options_free(&o);
+	cdm_device_list_free(&l);
+}
+
+static void expect_error(const char *opt, const char *needle)
+{
+	struct cdm_options o;
+	char err[256] = "";
+	char **v = ARGV("-o", w(opt), "/mnt/cdm");
+
+	assert_int_equal(parse(v, 3, &o, err), -EINVAL);
+	if (!strstr(err, needle))
+		fail_msg("option '%s': error '%s' lacks '%s'", opt, err, needle);
+	cdm_options_free(&o);
+}
+
+static void test_bad_options(void **state)
+{
+	expect_error("bogus", "unknown option 'bogus'");
+	expect_error("bogus=1", "unknown option 'bogus=1'");
+	expect_error("sim=gpu0", "sim=NAME:SIZE");
+	expect_error("sim=:1G", "sim=NAME:SIZE");
+	expect_error("sim=gpu0:", "size");
+	expect_error("sim=gpu0:1Q", "size");
+	expect_error("sim=gpu0:-5G", "size");
+	expect_error("sim=gpu0:0", "size");
+	expect_error("sim=gpu0:99999999999T", "size");
+	expect_error("sim=../x:1G", "device name");
+	expect_error("sim=a/b:1G", "device name");
+	expect_error("sim=averyveryveryverylongdevicenameover31:1G", "sim=");
+	expect_error("sim=a:1G,sim=a:2G", "given twice");
+	expect_error("alias=node2", "alias=DEVICE:NEWNAME");
+	expect_error("alias=node2:..", "alias=DEVICE:NEWNAME");
+	expect_error("attr_timeout=abc", "attr_timeout");
+	expect_error("attr_timeout=-1", "attr_timeout");
+	expect_error("store=", "store=");
+}
+
+static void test_bad_args(void **state)
+{
+	struct cdm_options o;
+	char err[256];
+
+	assert_int_equal(parse(ARGV("-x", "/m"), 2, &o, err), -EINVAL);
+	assert_non_null(strstr(err, "-x"));
+	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("-f"), 1, &o, err), -EINVAL);
+	assert_non_null(strstr(err, "no mount point"));
+	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("/a", "/b"), 2, &o, err), -EINVAL);
+	assert_non_null(strstr(err, "/b"));
+	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("/a", "-o"), 2, &o, err), -EINVAL);
+	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("--help"), 1, &o, err), 0);
+	assert_true(o.show_help);
+	cdm_options_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_mount_style),
+		cmocka_unit_test(test_alias),
+		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_bad_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
