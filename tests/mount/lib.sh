@@ -1,0 +1,114 @@
+# Shared by the mount suite: each test owns a private work dir with its own
+# tmpfs store and mount point, runs the real daemon in the foreground, and
+# fails if the daemon did not exit cleanly at unmount.
+#
+# Environment (set by meson): CDMFS = the daemon binary; CDMFS_DATAPATH =
+# "passthrough" (default) or "daemon" (adds -o nopassthrough).
+set -u
+
+: "${CDMFS:?CDMFS must name the cdmfs binary}"
+CDMFS_DATAPATH=${CDMFS_DATAPATH:-passthrough}
+T_PASS=0
+T_FAIL=0
+T_NAME=$(basename "$0" .sh)
+
+skip() {
+	echo "SKIP $T_NAME: $*"
+	exit 77
+}
+
+require_root_fuse() {
+	[ "$(id -u)" = 0 ] || skip "needs root (mounts a tmpfs store and FUSE)"
+	[ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
+}
+
+ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+
+# check "description" command...: passes when the command succeeds
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# expect_fail ERRNO-TEXT "description" command...: must fail with that text
+expect_fail() {
+	local want=$1 what=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		not_ok "$what (succeeded, expected: $want)"
+	elif printf '%s' "$out" | grep -qi -- "$want"; then
+		ok "$what"
+	else
+		not_ok "$what (got: $out; expected: $want)"
+	fi
+}
+
+# eq "description" GOT WANT
+eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
+}
+
+# quiet "Removing leading '/'" notes
+getfattr() { command getfattr --absolute-names "$@"; }
+
+WORK=$(mktemp -d /tmp/cdmfs-test.XXXXXX)
+MNT=$WORK/mnt
+STORE=$WORK/store
+LOG=$WORK/daemon.log
+DAEMON_PID=
+mkdir -p "$MNT" "$STORE"
+chmod 0755 "$WORK"	# other users reach the mount through it
+
+# cdm_mount [extra -o options]: mount with a private tmpfs store
+cdm_mount() {
+	local opts="store=$STORE"
+	mountpoint -q "$STORE" || mount -t tmpfs -o mode=0755 cdmfs-test-store "$STORE"
+	[ "$CDMFS_DATAPATH" = daemon ] && opts="$opts,nopassthrough"
+	[ $# -gt 0 ] && opts="$opts,$1"
+	"$CDMFS" -f -o "$opts" "$MNT" >>"$LOG" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$MNT" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "cdmfs did not mount; its log:"
+	cat "$LOG"
+	exit 1
+}
+
+# cdm_umount: unmount and require a clean daemon exit (status 0, no
+# sanitizer report in its log)
+cdm_umount() {
+	local rc=0
+	[ -n "$DAEMON_PID" ] || return 0
+	umount "$MNT" || umount -l "$MNT"
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=
+	eq "daemon exited cleanly (status)" "$rc" 0
+	if grep -q "Sanitizer\|runtime error" "$LOG"; then
+		not_ok "daemon log has a sanitizer report"
+		cat "$LOG"
+	fi
+}
+
+cleanup() {
+	set +e
+	if [ -n "$DAEMON_PID" ]; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+		kill "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	mountpoint -q "$STORE" && umount -l "$STORE"
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# finish: print the summary line and exit non-zero on any failure
+finish() {
+	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" = 0 ]
+	exit $?
+}
