@@ -105,7 +105,7 @@ static void raise_nofile(void)
 static int check_environment(const char *mountpoint)
 {
 	struct stat st;
-	int fd;
+	int fd = -1;
 
 	if (stat(mountpoint, &st)) {
 		cdm_log(LOG_ERR, "mount point %s: %s", mountpoint,
@@ -116,15 +116,18 @@ static int check_environment(const char *mountpoint)
 		cdm_log(LOG_ERR, "mount point %s: not a directory", mountpoint);
 		return -ENOTDIR;
 	}
-	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int ret = -errno;
+	/* others mount through the setuid fusermount3, which opens it */
+	if (stat("/dev/fuse", &st) || !S_ISCHR(st.st_mode) ||
+	    (geteuid() == 0 &&
+	     (fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0)) {
+		int ret = errno ? -errno : -ENODEV;
 
 		cdm_log(LOG_ERR, "/dev/fuse: %s (load the fuse module, or give the container the device)",
-			strerror(errno));
+			errno ? strerror(errno) : "not a character device");
 		return ret;
 	}
-	close(fd);
+	if (geteuid() == 0)
+		close(fd);
 	return 0;
 }
 
