@@ -5,7 +5,8 @@
 
 #include "cdmfs/log.h"
 
-static int log_level = LOG_INFO;
+/* notices and worse; -d shows everything */
+static int log_level = LOG_NOTICE;
 static int use_syslog;
 
 void cdm_log_set_level(int level)

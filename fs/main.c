@@ -153,8 +153,7 @@ int main(int argc, char **argv)
 
 	ret = cdm_options_parse(argc, argv, &fs.opt, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "cdmfs: %s\n", err);
-		fprintf(stderr, "try 'cdmfs --help'\n");
+		fprintf(stderr, "cdmfs: %s (see cdmfs --help)\n", err);
 		cdm_options_free(&fs.opt);
 		return 2;
 	}
