@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * NUMA policy of a shmem backing file.
+ * NUMA policy, migration and residency of a shmem backing file.
  *
  * mbind() on a MAP_SHARED mapping of a shmem file sets the shared policy of
  * the object for the mapped range of offsets, and every process that maps
  * or writes the file obeys it (FACTS §3).  The range is the mapping's, so we
  * map a span far beyond any file we expect (PROT_NONE, no page tables are
- * built) and bind all of it once, before the first page exists.
+ * built) and bind all of it at once.
+ *
+ * Moving or asking about pages needs them in our own page tables, and
+ * touching a hole of a shmem file would allocate it: mincore() finds the
+ * resident pages and only those are populated (MADV_POPULATE_READ maps an
+ * existing page; it allocates nothing).
  */
 #include <errno.h>
 #include <numaif.h>
@@ -19,6 +24,13 @@
 
 /* Offsets [0, 16 TiB) of every file carry the policy. */
 #define CDM_POLICY_SPAN (1ULL << 44)
+/* Window of the residency scan. */
+#define SCAN_WINDOW (64UL << 20)
+
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
 
 int cdm_mbind_fd(int fd, int mode, const struct cdm_nodemask *nodes,
 		 unsigned int flags)
@@ -38,12 +50,10 @@ int cdm_mbind_fd(int fd, int mode, const struct cdm_nodemask *nodes,
 	return ret;
 }
 
-/* Populate the page tables for the resident pages of [addr, addr+len) only:
- * touching a hole of a shmem file would allocate it. */
-static int populate_resident(char *addr, size_t len, size_t pg,
-			     unsigned char *vec)
+/* Map the resident pages of [addr, addr+len) into our page tables. */
+static int populate_resident(char *addr, size_t len, unsigned char *vec)
 {
-	size_t pages = len / pg, i = 0;
+	size_t pg = page_size(), pages = len / pg, i = 0;
 
 	if (mincore(addr, len, vec))
 		return -errno;
@@ -56,36 +66,57 @@ static int populate_resident(char *addr, size_t len, size_t pg,
 		}
 		for (j = i; j < pages && vec[j] & 1; j++)
 			;
-		/* a page truncated meanwhile is no error: it has nothing to move */
-		if (madvise(addr + i * pg, (j - i) * pg,
-			    MADV_POPULATE_READ) && errno != EFAULT)
+		/* a page truncated meanwhile is no error: nothing to move */
+		if (madvise(addr + i * pg, (j - i) * pg, MADV_POPULATE_READ) &&
+		    errno != EFAULT)
 			return -errno;
 		i = j;
 	}
 	return 0;
 }
 
-int cdm_migrate_fd(int fd, int mode, const struct cdm_nodemask *nodes,
-		   size_t batch)
+int cdm_move_range(int fd, off_t off, size_t len, int mode,
+		   const struct cdm_nodemask *nodes, unsigned char *vec)
 {
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	unsigned char *vec;
-	struct stat st;
+	size_t pg = page_size();
+	char *addr;
 	int ret;
 
-	/* new pages go to the new place from now on */
-	ret = cdm_mbind_fd(fd, mode, nodes, 0);
-	if (ret)
-		return ret;
+	len = (len + pg - 1) / pg * pg;
+	addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+	if (addr == MAP_FAILED)
+		return -errno;
+	ret = populate_resident(addr, len, vec);
+	if (!ret && mbind(addr, len, mode, nodes ? nodes->bits : NULL,
+			  nodes ? CDM_MAX_NODES + 1 : 0,
+			  MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
+		ret = -errno;
+	munmap(addr, len);
+	return ret;
+}
+
+int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
+{
+	size_t pg = page_size(), win = SCAN_WINDOW / pg;
+	unsigned char *vec = NULL;
+	void **addrs = NULL;
+	int *status = NULL;
+	struct stat st;
+	int ret = 0;
+
 	if (fstat(fd, &st))
 		return -errno;
-	batch = batch ? (batch + pg - 1) / pg * pg : 64 << 20;
-	vec = malloc(batch / pg);
-	if (!vec)
-		return -ENOMEM;
-	for (off_t off = 0; off < st.st_size && !ret; off += (off_t)batch) {
-		size_t len = (size_t)(st.st_size - off) < batch ?
-			     (size_t)(st.st_size - off) : batch;
+	vec = malloc(win);
+	addrs = malloc(win * sizeof(*addrs));
+	status = malloc(win * sizeof(*status));
+	if (!vec || !addrs || !status) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (off_t off = 0; off < st.st_size && !ret; off += (off_t)(win * pg)) {
+		size_t len = (size_t)(st.st_size - off) < win * pg ?
+			     (size_t)(st.st_size - off) : win * pg;
+		size_t n = 0;
 		char *addr;
 
 		len = (len + pg - 1) / pg * pg;
@@ -94,13 +125,23 @@ int cdm_migrate_fd(int fd, int mode, const struct cdm_nodemask *nodes,
 			ret = -errno;
 			break;
 		}
-		ret = populate_resident(addr, len, pg, vec);
-		if (!ret && mbind(addr, len, mode, nodes ? nodes->bits : NULL,
-				  nodes ? CDM_MAX_NODES + 1 : 0,
-				  MPOL_MF_MOVE_ALL))
+		ret = populate_resident(addr, len, vec);
+		for (size_t i = 0; !ret && i < len / pg; i++)
+			if (vec[i] & 1)
+				addrs[n++] = addr + i * pg;
+		if (!ret && n && move_pages(0, n, addrs, NULL, status, 0))
 			ret = -errno;
+		for (size_t i = 0; !ret && i < n; i++) {
+			if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
+				pages[status[i]]++;
+			else
+				(*other)++;	/* truncated meanwhile */
+		}
 		munmap(addr, len);
 	}
+out:
 	free(vec);
+	free(addrs);
+	free(status);
 	return ret;
 }

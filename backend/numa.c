@@ -2,7 +2,8 @@
 /*
  * The NUMA backend: every CPU-less node with memory is one device named
  * "node<N>", and the nodes with both CPUs and memory together are the
- * device "host".  Files are placed with a shared MPOL_BIND policy.
+ * device "host".  Files are placed by the
+ * shared NUMA policy of their shmem backing object (mbind.c).
  *
  * Everything is read from sysfs below @sysroot, so tests probe the
  * checked-in trees of tests/fake-sysfs/<machine>.
@@ -422,20 +423,8 @@ static int numa_usage(const char *sysroot, const struct cdm_device *dev,
 	return 0;
 }
 
-static int numa_place(const struct cdm_device *dev, int fd)
-{
-	return cdm_mbind_fd(fd, MPOL_BIND, &dev->nodes, 0);
-}
-
-static int numa_migrate(const struct cdm_device *dev, int fd)
-{
-	return cdm_migrate_fd(fd, MPOL_BIND, &dev->nodes, CDM_MIGRATE_BATCH);
-}
-
 const struct cdm_backend_ops cdm_numa_ops = {
 	.name = "numa",
 	.probe = numa_probe,
 	.usage = numa_usage,
-	.place = numa_place,
-	.migrate = numa_migrate,
 };

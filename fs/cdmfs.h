@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "cdmfs/backend.h"
+#include "cdmfs/policy.h"
 
 /* Device index of an inode that belongs to no device: the root. */
 #define CDM_NO_DEVICE UINT16_MAX
@@ -45,7 +46,10 @@ struct cdm_inode {
 	uint16_t dev;			/* index into fs->devices */
 	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
 	pthread_mutex_t lock;
+	struct cdm_migration *mig;	/* NULL until migrated; set under lock */
 };
+
+struct cdm_migration;
 
 /* Hash table of inodes keyed by (src_ino, src_dev). */
 struct cdm_inode_table {
@@ -72,9 +76,6 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		   uint64_t n);
 size_t cdm_inode_count(struct cdm_inode_table *t);
-/** Record that inode (@ino, @dev), if known, now lives on device @devidx. */
-void cdm_inode_move(struct cdm_inode_table *t, ino_t ino, dev_t dev,
-		    uint16_t devidx);
 
 /* FUSE operations counted for user.cdm.stats. */
 enum cdm_stat {
@@ -121,6 +122,7 @@ struct cdm_fs {
 	struct cdm_inode_table table;
 	struct cdm_inode root;
 	char *store_path;		/* backing store directory */
+	int *devfd;			/* O_PATH fd of each device directory */
 	bool store_mounted;		/* we mounted it: unmount at exit */
 	/* Passthrough negotiated and not yet refused by the kernel. */
 	atomic_bool passthrough;
@@ -134,6 +136,37 @@ int cdm_store_open(struct cdm_fs *fs);
 void cdm_store_close(struct cdm_fs *fs);
 /** Bytes of memory used by the files of device @devidx (walks its tree). */
 int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes);
+
+/* placement.c */
+/** The policy @inode follows; -ENODATA for the root. */
+int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
+			 struct cdm_policy *p);
+/**
+ * Give new inode @fd (created in @parent) the parent's own policy, and for
+ * a @regular file bind its memory accordingly, before any page exists.
+ */
+int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
+		  bool regular);
+/** -ENOSPC if @inode's policy cannot take @bytes more. */
+int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
+		    uint64_t bytes);
+int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
+		     uint64_t *avail);
+/**
+ * setxattr user.cdm.policy by @uid: parse, check, store, and for a regular
+ * file move its pages (returns when done, superseded, or failed).
+ */
+int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
+		   const char *value, size_t size);
+void cdm_migration_free(struct cdm_migration *m);
+/* Values of the read-only xattrs, malloc'd; NULL with errno. */
+char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode);
+char *cdm_migration_value(struct cdm_inode *inode);
+char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,
+			  bool want_drift);
+/** The table's inode for (@ino, @dev), or NULL; no reference taken. */
+struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
+				 dev_t dev);
 
 /* stats.c */
 static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)

@@ -31,6 +31,7 @@ static void free_inode(struct cdm_inode *inode)
 {
 	if (inode->fd >= 0)
 		close(inode->fd);
+	cdm_migration_free(inode->mig);
 	pthread_mutex_destroy(&inode->lock);
 	free(inode);
 }
@@ -147,18 +148,16 @@ size_t cdm_inode_count(struct cdm_inode_table *t)
 	return n;
 }
 
-void cdm_inode_move(struct cdm_inode_table *t, ino_t ino, dev_t dev,
-		    uint16_t devidx)
+struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
+				 dev_t dev)
 {
 	struct cdm_inode *inode;
 
 	pthread_mutex_lock(&t->lock);
 	for (inode = t->bucket[hash(ino, dev, t->nbucket)]; inode;
-	     inode = inode->next) {
-		if (inode->src_ino == ino && inode->src_dev == dev) {
-			inode->dev = devidx;
+	     inode = inode->next)
+		if (inode->src_ino == ino && inode->src_dev == dev)
 			break;
-		}
-	}
 	pthread_mutex_unlock(&t->lock);
+	return inode;
 }

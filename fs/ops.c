@@ -41,11 +41,6 @@ static bool is_root(struct cdm_fs *fs, struct cdm_inode *inode)
 	return inode == &fs->root;
 }
 
-static struct cdm_device *device_of(struct cdm_fs *fs, struct cdm_inode *in)
-{
-	return in->dev == CDM_NO_DEVICE ? NULL : &fs->devices.dev[in->dev];
-}
-
 /* Index of the device directory called @name at the root, or -ENOENT. */
 static int device_index(struct cdm_fs *fs, const char *name)
 {
@@ -189,8 +184,8 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, fs->opt.attr_timeout);
 }
 
-static int do_setattr(struct cdm_inode *inode, struct stat *attr, int valid,
-		      struct fuse_file_info *fi)
+static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
+		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
 	char path[PROCFD_MAX];
 	struct stat st;
@@ -209,11 +204,17 @@ static int do_setattr(struct cdm_inode *inode, struct stat *attr, int valid,
 			return -errno;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		int ret = fi ? ftruncate(fi->fh, attr->st_size)
-			     : truncate(path, attr->st_size);
+		int ret = 0;
 
+		if (!fstatat(inode->fd, "", &st, AT_EMPTY_PATH) &&
+		    attr->st_size > st.st_size)
+			ret = cdm_check_space(fs, inode,
+					      (uint64_t)(attr->st_size - st.st_size));
+		if (!ret && (fi ? ftruncate(fi->fh, attr->st_size)
+				: truncate(path, attr->st_size)))
+			ret = -errno;
 		if (ret)
-			return -errno;
+			return ret;
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec tv[2] = {
@@ -256,7 +257,7 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_SETATTR);
-	ret = do_setattr(inode, attr, valid, fi);
+	ret = do_setattr(fs, inode, attr, valid, fi);
 	if (!ret && fstatat(inode->fd, "", &st,
 			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		ret = -errno;
@@ -309,19 +310,15 @@ static int check_parent(struct cdm_fs *fs, struct cdm_inode *parent)
 	return is_root(fs, parent) ? -EPERM : 0;
 }
 
-/* Bind a new, empty regular file to the memory of its device. */
-static int place_new_file(struct cdm_fs *fs, struct cdm_inode *parent,
-			  const char *name, int fd)
+/* Give a new inode its parent's policy and bind a new file's memory. */
+static int place_new(struct cdm_fs *fs, struct cdm_inode *parent,
+		     const char *name, int fd, bool regular)
 {
-	struct cdm_device *dev = device_of(fs, parent);
-	int ret;
+	int ret = cdm_place_new(fs, parent, fd, regular);
 
-	if (!dev || !dev->ops->place)
-		return 0;
-	ret = dev->ops->place(dev, fd);
 	if (ret)
-		cdm_log(LOG_ERR, "%s/%s: cannot place on device %s: %s",
-			dev->name, name, dev->name, strerror(-ret));
+		cdm_log(LOG_ERR, "%s/%s: cannot place: %s",
+			fs->devices.dev[parent->dev].name, name, strerror(-ret));
 	return ret;
 }
 
@@ -343,7 +340,7 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 			ret = -errno;
 			goto out_err;
 		}
-		ret = place_new_file(fs, parent, name, fd);
+		ret = place_new(fs, parent, name, fd, true);
 		close(fd);
 	} else if (mknodat(parent->fd, name, mode, rdev)) {
 		ret = -errno;
@@ -373,7 +370,14 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	if (!ret && mkdirat(parent->fd, name, mode))
 		ret = -errno;
 	if (!ret) {
-		ret = give_to_caller(req, parent, name);
+		int fd = openat(parent->fd, name,
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
+		if (fd >= 0)
+			close(fd);
+		if (!ret)
+			ret = give_to_caller(req, parent, name);
 		if (ret)
 			unlinkat(parent->fd, name, AT_REMOVEDIR);
 	}
@@ -456,23 +460,24 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 
 /*
  * A regular file renamed into another device's directory moves its memory
- * there: same inode, open mappings keep working, the pages migrate.
+ * there: same inode, open mappings keep working, the pages migrate.  Its
+ * own policy (if any) goes: it now follows its new device.
  */
-static int move_to_device(struct cdm_fs *fs, struct cdm_inode *newparent,
-			  const char *newname)
+static int move_to_device(struct cdm_fs *fs, const struct stat *st,
+			  uint16_t devidx)
 {
-	struct cdm_device *dev = device_of(fs, newparent);
-	int fd, ret;
+	struct cdm_inode *inode;
 
-	fd = openat(newparent->fd, newname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = dev->ops->migrate ? dev->ops->migrate(dev, fd) : -EOPNOTSUPP;
-	close(fd);
-	if (ret)
-		cdm_log(LOG_ERR, "%s/%s: cannot move pages to device %s: %s",
-			dev->name, newname, dev->name, strerror(-ret));
-	return ret;
+	/* the kernel holds a lookup on the inode it renames */
+	inode = cdm_inode_find(&fs->table, st->st_ino, st->st_dev);
+	if (!inode)
+		return 0;
+	pthread_mutex_lock(&fs->table.lock);
+	inode->dev = devidx;
+	pthread_mutex_unlock(&fs->table.lock);
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	return cdm_set_policy(fs, inode, 0, "inherit", 7);
 }
 
 static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
@@ -504,17 +509,26 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		ret = -EXDEV;
 		goto out;
 	}
+	if (cross && S_ISREG(st.st_mode)) {
+		struct cdm_inode target = { .fd = newparent->fd,
+					    .dev = newparent->dev };
+
+		ret = cdm_check_space(fs, &target, (uint64_t)st.st_blocks * 512);
+		if (ret)
+			goto out;
+	}
 	if (renameat2(parent->fd, name, newparent->fd, newname, flags)) {
 		ret = -errno;
 		goto out;
 	}
 	if (cross) {
-		cdm_inode_move(&fs->table, st.st_ino, st.st_dev, newparent->dev);
-		if (S_ISREG(st.st_mode))
-			ret = move_to_device(fs, newparent, newname);
-		/* the name moved; the pages stay where they were */
+		ret = move_to_device(fs, &st, newparent->dev);
+		/* the name moved: say what did not, rename itself succeeded */
 		if (ret)
-			ret = 0;
+			cdm_log(LOG_WARNING, "%s/%s: pages not all moved: %s",
+				fs->devices.dev[newparent->dev].name, newname,
+				strerror(-ret));
+		ret = 0;
 	}
 out:
 	fuse_reply_err(req, -ret);
@@ -614,7 +628,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		goto out_err;
 	}
 	if (created) {
-		ret = place_new_file(fs, parent, name, fd);
+		ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
 			ret = give_to_caller(req, parent, name);
 		if (ret)
@@ -704,8 +718,17 @@ static void cdm_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			  off_t offset, off_t length,
 			  struct fuse_file_info *fi)
 {
-	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_FALLOCATE);
-	fuse_reply_err(req, fallocate(fi->fh, mode, offset, length) ? errno : 0);
+	struct cdm_fs *fs = cdm_fs_of(req);
+	int ret = 0;
+
+	cdm_stat_inc(fs, CDM_STAT_FALLOCATE);
+	/* allocating modes only; punching and zeroing free memory */
+	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE)))
+		ret = cdm_check_space(fs, cdm_inode_of(req, ino),
+				      (uint64_t)length);
+	if (!ret && fallocate(fi->fh, mode, offset, length))
+		ret = -errno;
+	fuse_reply_err(req, -ret);
 }
 
 static void cdm_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

@@ -123,6 +123,15 @@ static int store_prepare(struct cdm_fs *fs)
 	return fs->store_path ? 0 : -ENOMEM;
 }
 
+static void close_devfds(struct cdm_fs *fs)
+{
+	for (size_t i = 0; fs->devfd && i < fs->devices.count; i++)
+		if (fs->devfd[i] >= 0)
+			close(fs->devfd[i]);
+	free(fs->devfd);
+	fs->devfd = NULL;
+}
+
 int cdm_store_open(struct cdm_fs *fs)
 {
 	struct statfs sfs;
@@ -153,6 +162,13 @@ int cdm_store_open(struct cdm_fs *fs)
 	fs->root.nlookup = 2;
 	fs->root.dev = CDM_NO_DEVICE;
 	pthread_mutex_init(&fs->root.lock, NULL);
+	fs->devfd = malloc(fs->devices.count * sizeof(*fs->devfd));
+	if (!fs->devfd) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	for (size_t i = 0; i < fs->devices.count; i++)
+		fs->devfd[i] = -1;
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		const char *n = fs->devices.dev[i].name;
 
@@ -168,9 +184,18 @@ int cdm_store_open(struct cdm_fs *fs)
 				n, strerror(errno));
 			goto err_close;
 		}
+		fs->devfd[i] = openat(fs->root.fd, n,
+				      O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fs->devfd[i] < 0) {
+			ret = -errno;
+			cdm_log(LOG_ERR, "store: device directory %s: %s", n,
+				strerror(errno));
+			goto err_close;
+		}
 	}
 	return 0;
 err_close:
+	close_devfds(fs);
 	close(fs->root.fd);
 	fs->root.fd = -1;
 err_unmount:
@@ -184,6 +209,7 @@ err_unmount:
 
 void cdm_store_close(struct cdm_fs *fs)
 {
+	close_devfds(fs);
 	if (fs->root.fd >= 0)
 		close(fs->root.fd);
 	fs->root.fd = -1;

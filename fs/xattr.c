@@ -15,6 +15,14 @@
 #include "cdmfs/xattr.h"
 #include "ops.h"
 
+static bool is_regular(struct cdm_inode *inode)
+{
+	struct stat st;
+
+	return !fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) &&
+	       S_ISREG(st.st_mode);
+}
+
 static bool is_cdm_name(const char *name)
 {
 	return !strncmp(name, CDM_XATTR_PREFIX, strlen(CDM_XATTR_PREFIX));
@@ -33,15 +41,26 @@ static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return cdm_devices_format(fs);
 	if (ino == FUSE_ROOT_ID && !strcmp(name, CDM_XATTR_STATS))
 		return cdm_stats_format(fs);
-	if (!strcmp(name, CDM_XATTR_DATAPATH)) {
-		struct stat st;
-		uint8_t dp;
-
-		if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH |
-			    AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) {
+	if (!strcmp(name, CDM_XATTR_POLICY)) {
+		if (ino == FUSE_ROOT_ID) {
 			errno = ENODATA;
 			return NULL;
 		}
+		return cdm_policy_value(fs, inode);
+	}
+	if (!is_regular(inode)) {
+		errno = ENODATA;
+		return NULL;
+	}
+	if (!strcmp(name, CDM_XATTR_RESIDENCY))
+		return cdm_residency_value(fs, inode, false);
+	if (!strcmp(name, CDM_XATTR_DRIFT))
+		return cdm_residency_value(fs, inode, true);
+	if (!strcmp(name, CDM_XATTR_MIGRATION))
+		return cdm_migration_value(inode);
+	if (!strcmp(name, CDM_XATTR_DATAPATH)) {
+		uint8_t dp;
+
 		pthread_mutex_lock(&inode->lock);
 		dp = inode->datapath;
 		pthread_mutex_unlock(&inode->lock);
@@ -53,6 +72,19 @@ static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	errno = ENODATA;
 	return NULL;
+}
+
+static bool is_computed(const char *name)
+{
+	static const char *const names[] = {
+		CDM_XATTR_DATAPATH, CDM_XATTR_DEVICES, CDM_XATTR_STATS,
+		CDM_XATTR_RESIDENCY, CDM_XATTR_MIGRATION, CDM_XATTR_DRIFT,
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
 }
 
 static void reply_value(fuse_req_t req, const char *value, size_t len,
@@ -131,14 +163,15 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_SETXATTR);
+	if (!strcmp(name, CDM_XATTR_POLICY)) {
+		ret = cdm_set_policy(cdm_fs_of(req), cdm_inode_of(req, ino),
+				     fuse_req_ctx(req)->uid, value, size);
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	if (is_cdm_name(name)) {
-		/* computed attributes are read-only; others do not exist yet */
-		if (!strcmp(name, CDM_XATTR_DATAPATH) ||
-		    !strcmp(name, CDM_XATTR_DEVICES) ||
-		    !strcmp(name, CDM_XATTR_STATS))
-			fuse_reply_err(req, EPERM);
-		else
-			fuse_reply_err(req, EINVAL);
+		/* computed attributes are read-only; others do not exist */
+		fuse_reply_err(req, is_computed(name) ? EPERM : EINVAL);
 		return;
 	}
 	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
@@ -186,8 +219,14 @@ void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_REMOVEXATTR);
+	if (!strcmp(name, CDM_XATTR_POLICY)) {
+		ret = cdm_set_policy(cdm_fs_of(req), cdm_inode_of(req, ino),
+				     fuse_req_ctx(req)->uid, "inherit", 7);
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	if (is_cdm_name(name)) {
-		fuse_reply_err(req, EPERM);
+		fuse_reply_err(req, is_computed(name) ? EPERM : ENODATA);
 		return;
 	}
 	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));

@@ -68,17 +68,6 @@ struct cdm_backend_ops {
 	/** Capacity and free bytes of @dev right now. */
 	int (*usage)(const char *sysroot, const struct cdm_device *dev,
 		     uint64_t *size, uint64_t *avail);
-	/**
-	 * Bind the memory of backing file @fd (a shmem file) to @dev.  Called
-	 * on a new, empty file before any page exists.
-	 */
-	int (*place)(const struct cdm_device *dev, int fd);
-	/**
-	 * Bind backing file @fd to @dev and move the pages it has now there,
-	 * while other processes may keep it mapped.  Called with the file
-	 * already renamed into @dev's directory.
-	 */
-	int (*migrate)(const struct cdm_device *dev, int fd);
 };
 
 /** Growable array of devices; names are unique. */
@@ -121,15 +110,19 @@ static inline bool cdm_nodemask_test(const struct cdm_nodemask *m, int node)
 int cdm_mbind_fd(int fd, int mode, const struct cdm_nodemask *nodes,
 		 unsigned int flags);
 
-/* Bytes moved per mbind() call: bounds how long a writer can stall. */
-#define CDM_MIGRATE_BATCH (16UL << 20)
-
 /**
- * Move the pages shmem file @fd has now to @nodes under policy @mode, in
- * windows of @batch bytes, and leave that policy on the whole file.
+ * Move the pages that shmem file @fd has in [@off, @off + @len) to @nodes
+ * under policy @mode, touching no hole.  @vec is scratch of @len / page
+ * size bytes.  -EIO when some pages could not move (pinned, target full).
  */
-int cdm_migrate_fd(int fd, int mode, const struct cdm_nodemask *nodes,
-		   size_t batch);
+int cdm_move_range(int fd, off_t off, size_t len, int mode,
+		   const struct cdm_nodemask *nodes, unsigned char *vec);
+/**
+ * Count the pages shmem file @fd has in memory per NUMA node (the kernel's
+ * move_pages() answer), in @pages[CDM_MAX_NODES], without allocating
+ * holes.  @other counts pages the kernel gave no node for.
+ */
+int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other);
 
 /* sysfs.c: sysfs access through a sysroot prefix, and pure parsers. */
 

@@ -17,4 +17,19 @@
 /** On the root: "op=count ..." for every FUSE operation served. */
 #define CDM_XATTR_STATS CDM_XATTR_PREFIX "stats"
 
+/** On files and directories, read-write: the placement policy, see
+ * cdmfs/policy.h.  Reading gives the effective one (own, else the device
+ * directory's, else bind:<device>); "inherit" or removing it drops the
+ * file's own.  Stored with the backing inode: listed and copied. */
+#define CDM_XATTR_POLICY CDM_XATTR_PREFIX "policy"
+/** On a regular file: "DEV=BYTES ..." resident per device, from the
+ * kernel's per-page answer (move_pages).  Read-only. */
+#define CDM_XATTR_RESIDENCY CDM_XATTR_PREFIX "residency"
+/** On a regular file: "idle", "running DONE/TOTAL bytes to POLICY", or
+ * "idle, last: ..." with the outcome of the last migration. Read-only. */
+#define CDM_XATTR_MIGRATION CDM_XATTR_PREFIX "migration"
+/** On a regular file: bytes resident outside its policy's devices, e.g.
+ * moved by kernel tiering. Read-only. */
+#define CDM_XATTR_DRIFT CDM_XATTR_PREFIX "drift"
+
 #endif /* CDMFS_XATTR_H */

@@ -188,7 +188,6 @@ static void test_ops(void **state)
 	assert_string_equal(cdm_numa_ops.name, "numa");
 	assert_non_null(cdm_numa_ops.probe);
 	assert_non_null(cdm_numa_ops.usage);
-	assert_non_null(cdm_numa_ops.place);
 }
 
 /* Trees built at run time, below a private directory. */

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* user.cdm.policy grammar: every form, canonical output, bad input. */
+#include <errno.h>
+#include <numaif.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cdmfs/policy.h"
+
+static struct cdm_device_list devs;
+
+static int setup(void **state)
+{
+	static const char *const names[] = { "host", "node1", "node2", "gpu0" };
+
+	for (int i = 0; i < 4; i++) {
+		struct cdm_device d = { .tier = -1, .node = i < 3 ? i : -1 };
+
+		strcpy(d.name, names[i]);
+		if (i < 3)
+			cdm_nodemask_set(&d.nodes, i);
+		d.simulated = i == 3;
+		assert_int_equal(cdm_device_list_add(&devs, &d), 0);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	cdm_device_list_free(&devs);
+	return 0;
+}
+
+static int parse(const char *s, struct cdm_policy *p)
+{
+	return cdm_policy_parse(s, strlen(s), &devs, p);
+}
+
+static void roundtrip(const char *in, const char *canon)
+{
+	struct cdm_policy p;
+	char buf[CDM_POLICY_STRLEN];
+
+	assert_int_equal(parse(in, &p), 0);
+	assert_true(cdm_policy_format(&p, &devs, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, canon);
+}
+
+static void test_forms(void **state)
+{
+	struct cdm_policy p;
+
+	roundtrip("bind:node1", "bind:node1");
+	roundtrip("bind:node1\n", "bind:node1");	/* setfattr -v from a file */
+	roundtrip("preferred:node2", "preferred:node2");
+	roundtrip("interleave:node1,node2", "interleave:node1,node2");
+	roundtrip("weighted-interleave:host,node2", "weighted-interleave:host,node2");
+	roundtrip("inherit", "inherit");
+	assert_int_equal(parse("interleave:node2,host,node1", &p), 0);
+	assert_int_equal(p.mode, CDM_POLICY_INTERLEAVE);
+	assert_int_equal(p.ndev, 3);
+	assert_int_equal(p.dev[0], 2);
+	assert_int_equal(p.dev[1], 0);
+	/* not NUL-terminated: the length rules */
+	assert_int_equal(cdm_policy_parse("bind:node1XYZ", 10, &devs, &p), 0);
+	assert_int_equal(p.dev[0], 1);
+}
+
+static void test_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "bind", "bind:", ":node1", "bind:node1,", "bind:,node1",
+		"bind:node1,node2", "preferred:node1,node2", "Bind:node1",
+		"bind :node1", "bind: node1", "bind:node1 ", "bind:node1\n\n",
+		"interleave:node1,node1", "interleave:node1,,node2", "inherit:x",
+		"inheritx", "migrate:node1", "bind:node1\nbind:node2",
+	};
+	struct cdm_policy p = { .mode = CDM_POLICY_PREFERRED, .ndev = 1 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &p) != -EINVAL)
+			fail_msg("'%s' was not rejected with EINVAL", bad[i]);
+		/* nothing changed */
+		assert_int_equal(p.mode, CDM_POLICY_PREFERRED);
+	}
+	assert_int_equal(cdm_policy_parse("bind:no\0de1", 11, &devs, &p), -EINVAL);
+	assert_int_equal(parse("bind:node9", &p), -ENODEV);
+	assert_int_equal(parse("interleave:node1,nodeX", &p), -ENODEV);
+	assert_int_equal(parse("bind:averyveryveryverylongdevicenameover31", &p), -EINVAL);
+}
+
+static void test_too_many(void **state)
+{
+	char s[1024] = "interleave:host";
+	struct cdm_policy p;
+
+	/* 17 entries: over CDM_POLICY_MAX_DEVS even before duplicates */
+	for (int i = 0; i < CDM_POLICY_MAX_DEVS; i++)
+		strcat(s, ",node1");
+	assert_int_equal(parse(s, &p), -EINVAL);
+}
+
+static void test_mempolicy(void **state)
+{
+	struct cdm_nodemask m;
+	struct cdm_policy p;
+	int mode;
+
+	assert_int_equal(parse("bind:node2", &p), 0);
+	cdm_policy_mempolicy(&p, &devs, &mode, &m);
+	assert_int_equal(mode, MPOL_BIND);
+	assert_true(cdm_nodemask_test(&m, 2));
+	assert_false(cdm_nodemask_test(&m, 1));
+	assert_int_equal(parse("interleave:node1,node2", &p), 0);
+	cdm_policy_mempolicy(&p, &devs, &mode, &m);
+	assert_int_equal(mode, MPOL_INTERLEAVE);
+	assert_true(cdm_nodemask_test(&m, 1) && cdm_nodemask_test(&m, 2));
+	assert_int_equal(parse("preferred:node1", &p), 0);
+	cdm_policy_mempolicy(&p, &devs, &mode, &m);
+	assert_int_equal(mode, MPOL_PREFERRED);
+	/* a simulated device has no nodes: logical placement only */
+	assert_int_equal(parse("bind:gpu0", &p), 0);
+	cdm_policy_mempolicy(&p, &devs, &mode, &m);
+	assert_int_equal(mode, MPOL_DEFAULT);
+	cdm_policy_default(&p, 1);
+	assert_int_equal(p.mode, CDM_POLICY_BIND);
+	assert_true(cdm_policy_has_device(&p, 1));
+	assert_false(cdm_policy_has_device(&p, 2));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_too_many),
+		cmocka_unit_test(test_mempolicy),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
