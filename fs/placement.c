@@ -25,6 +25,7 @@
 #include "cdmfs.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
+#include "migrate.h"
 
 /* Bytes moved per mbind() call: a writer waits for at most one batch. */
 #define CDM_MIGRATE_BATCH (16UL << 20)
@@ -187,78 +188,97 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * Move every resident page of @fd under @p, in batches.  A newer policy
- * (gen != @gen) stops us between batches: it has taken over.
- */
+struct migrate_ctx {
+	struct cdm_inode *inode;
+	struct cdm_migration *m;
+	uint64_t gen;
+	int fd, mode;
+	struct cdm_nodemask nodes;
+	unsigned char *vec;
+	size_t pg;
+};
+
+static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
+{
+	struct migrate_ctx *c = ctx;
+	int r = cdm_move_range(c->fd, off, len, c->mode, &c->nodes, c->vec);
+
+	/* mincore's answer: the pages that were there to move */
+	for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
+		*moved += (c->vec[i] & 1) * c->pg;
+	return r;
+}
+
+static bool migrate_superseded(void *ctx)
+{
+	struct migrate_ctx *c = ctx;
+	bool s;
+
+	pthread_mutex_lock(&c->inode->lock);
+	s = c->m->gen != c->gen;
+	pthread_mutex_unlock(&c->inode->lock);
+	return s;
+}
+
+static void migrate_progress(void *ctx, uint64_t done)
+{
+	struct migrate_ctx *c = ctx;
+
+	pthread_mutex_lock(&c->inode->lock);
+	c->m->done = done;
+	pthread_mutex_unlock(&c->inode->lock);
+}
+
+static const struct cdm_migrate_ops migrate_ops = {
+	.move = migrate_move,
+	.superseded = migrate_superseded,
+	.progress = migrate_progress,
+};
+
+/* Move every resident page of @fd under @p; see migrate.h. */
 static int migrate(struct cdm_fs *fs, struct cdm_inode *inode,
 		   struct cdm_migration *m, uint64_t gen, int fd,
 		   const struct cdm_policy *p)
 {
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	struct cdm_nodemask nodes;
-	char failed[160] = "";
-	unsigned char *vec;
+	struct migrate_ctx c = { .inode = inode, .m = m, .gen = gen, .fd = fd,
+				 .pg = (size_t)sysconf(_SC_PAGESIZE) };
+	struct cdm_migrate_result res;
 	double t0 = now();
 	struct stat st;
-	int mode, ret;
+	int ret;
 
-	cdm_policy_mempolicy(p, &fs->devices, &mode, &nodes);
+	cdm_policy_mempolicy(p, &fs->devices, &c.mode, &c.nodes);
 	/* new pages go to the new place from now on */
-	ret = cdm_mbind_fd(fd, mode, &nodes, 0);
+	ret = cdm_mbind_fd(fd, c.mode, &c.nodes, 0);
 	if (ret)
 		return ret;
 	if (fstat(fd, &st))
 		return -errno;
-	vec = malloc(CDM_MIGRATE_BATCH / pg);
-	if (!vec)
+	c.vec = malloc(CDM_MIGRATE_BATCH / c.pg);
+	if (!c.vec)
 		return -ENOMEM;
 	pthread_mutex_lock(&inode->lock);
 	m->total = (uint64_t)st.st_blocks * 512;
 	pthread_mutex_unlock(&inode->lock);
-	for (off_t off = 0; off < st.st_size; off += CDM_MIGRATE_BATCH) {
-		size_t len = (size_t)(st.st_size - off) < CDM_MIGRATE_BATCH ?
-			     (size_t)(st.st_size - off) : CDM_MIGRATE_BATCH;
-		uint64_t moved = 0;
-		bool superseded;
-		int r;
-
-		pthread_mutex_lock(&inode->lock);
-		superseded = m->gen != gen;
-		pthread_mutex_unlock(&inode->lock);
-		if (superseded)
-			break;
-		r = cdm_move_range(fd, off, len, mode, &nodes, vec);
-		for (size_t i = 0; i < (len + pg - 1) / pg; i++)
-			moved += vec[i] & 1;
-		if (r && !*failed) {
-			snprintf(failed, sizeof(failed),
-				 "bytes %lld-%lld: %s%s", (long long)off,
-				 (long long)(off + (off_t)len),
-				 strerror(-r), r == -EIO ?
-				 " (pages pinned or target full)" : "");
-			ret = r;
-		}
-		pthread_mutex_lock(&inode->lock);
-		m->done += moved * pg;
-		pthread_mutex_unlock(&inode->lock);
-	}
-	free(vec);
+	cdm_migrate_run(st.st_size, CDM_MIGRATE_BATCH, &migrate_ops, &c, &res);
+	free(c.vec);
 	pthread_mutex_lock(&inode->lock);
-	if (m->gen == gen) {
-		if (*failed)
-			snprintf(m->result, sizeof(m->result), "failed %s to %s",
-				 failed, m->policy);
-		else
-			snprintf(m->result, sizeof(m->result),
-				 "done %llu bytes to %s in %.3f s",
-				 (unsigned long long)m->done, m->policy,
-				 now() - t0);
-	}
+	if (m->gen == gen && res.error)
+		snprintf(m->result, sizeof(m->result),
+			 "failed bytes %lld-%lld: %s%s to %s",
+			 (long long)res.fail_start, (long long)res.fail_end,
+			 strerror(-res.error), res.error == -EIO ?
+			 " (pages pinned or target full)" : "", m->policy);
+	else if (m->gen == gen)
+		snprintf(m->result, sizeof(m->result),
+			 "done %llu bytes to %s in %.3f s",
+			 (unsigned long long)res.moved, m->policy, now() - t0);
 	pthread_mutex_unlock(&inode->lock);
-	if (*failed)
-		cdm_log(LOG_WARNING, "migration to %s: %s", m->policy, failed);
-	return ret;
+	if (res.error)
+		cdm_log(LOG_WARNING, "migration to %s: bytes %lld-%lld: %s",
+			m->policy, (long long)res.fail_start,
+			(long long)res.fail_end, strerror(-res.error));
+	return res.error;
 }
 
 int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,

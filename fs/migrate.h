@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The migration planner: walks a file in bounded batches, stops when a
+ * newer policy supersedes it, goes on past a batch that fails and reports
+ * the first failed range.  Pure: the moving is done by the caller's ops,
+ * so unit tests drive it with a fake backend.
+ */
+#ifndef CDMFS_FS_MIGRATE_H
+#define CDMFS_FS_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cdm_migrate_ops {
+	/** Move [off, off+len); add the bytes moved to *moved. 0 or -errno. */
+	int (*move)(void *ctx, off_t off, size_t len, uint64_t *moved);
+	/** True once a newer policy has taken over: stop between batches. */
+	bool (*superseded)(void *ctx);
+	/** Bytes moved so far, after each batch. May be NULL. */
+	void (*progress)(void *ctx, uint64_t done);
+};
+
+struct cdm_migrate_result {
+	uint64_t moved;			/* bytes */
+	unsigned int batches;		/* move() calls made */
+	bool superseded;
+	int error;			/* first failure, 0 if none */
+	off_t fail_start, fail_end;	/* its range */
+};
+
+/** Migrate [0, @size) in batches of @batch bytes (> 0). */
+void cdm_migrate_run(off_t size, size_t batch,
+		     const struct cdm_migrate_ops *ops, void *ctx,
+		     struct cdm_migrate_result *res);
+
+#endif
