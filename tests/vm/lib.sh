@@ -71,3 +71,133 @@ node_tier() {
 node_meminfo() {
 	sed -n "s/^Node $1 $2: *\([0-9]*\) kB/\1/p" "$node_sys/node$1/meminfo"
 }
+
+# ---- page placement, as the kernel reports it ------------------------------
+
+# page_counts FILE NODE: "ON_NODE RESIDENT TOTAL" pages of FILE, from
+# pagenodes (move_pages(2) on FILE's resident pages)
+page_counts() {
+	"$CDMFS_VM_BIN/pagenodes" "$1" 2>&1 | awk -v n="$2" '
+		$1 == "pages" { t = $2; r = $4 }
+		$1 == "node" && $2 == n { c = $3 }
+		END { printf "%d %d %d\n", c, r, t }'
+}
+
+# vm_all_pages_on FILE NODE TOTAL: every one of TOTAL pages resident, all on
+# NODE (prints pagenodes' report, shown when a check fails)
+vm_all_pages_on() {
+	_o=$("$CDMFS_VM_BIN/pagenodes" "$1" "$2" 2>&1)
+	_rc=$?
+	printf '%s\n' "$_o"
+	[ "$_rc" -eq 0 ] && printf '%s\n' "$_o" | grep -qx "pages $3 resident $3"
+}
+
+# check_pages DESC FILE NODE: FILE fully resident with every page on NODE;
+# prints e.g. "ok   DESC: 4096/4096 pages on node1"
+check_pages() {
+	# shellcheck disable=SC2046 # three numbers
+	set -- "$1" "$2" "$3" $(page_counts "$2" "$3")
+	if [ "$5" = "$6" ]; then
+		check "$1: $4/$6 pages on node$3" vm_all_pages_on "$2" "$3" "$6"
+	else
+		check "$1: $4/$6 pages on node$3 ($5 resident)" vm_all_pages_on "$2" "$3" "$6"
+	fi
+}
+
+# numa_maps_of PID PATTERN: the numa_maps line of PID's mapping whose file
+# name contains PATTERN
+numa_maps_of() {
+	grep -F "file=$2" "/proc/$1/numa_maps" | head -n1
+}
+
+# ---- cdmfs in the guest ----------------------------------------------------
+# cdm_mount [OPTIONS]: mount cdmfs at $MNT (./mnt in the test's work dir) with
+# the daemon in the foreground, as root, with its default store (a private
+# tmpfs under /run/cdmfs, $CDM_STORE).  cdm_umount requires a clean exit
+# (status 0, no sanitizer report in $CDM_LOG).
+# An EXIT trap unmounts whatever is left.  CDMFS is the daemon's guest path
+# (run-guest copies the host's $CDMFS into the guest).
+
+MNT=
+CDM_PID=
+CDM_STORE=
+CDM_LOG=
+
+# quiet "Removing leading '/'" notes
+getfattr() { command getfattr --absolute-names "$@"; }
+
+cdm_mount() {
+	[ -n "${CDMFS:-}" ] ||
+		skip "CDMFS is not set: name the cdmfs daemon binary (meson test --suite vm sets it)"
+	if [ ! -x "$CDMFS" ]; then
+		echo "FAIL cdmfs daemon $CDMFS is not executable in the guest"
+		exit 1
+	fi
+	MNT=$PWD/mnt
+	CDM_LOG=$PWD/daemon.log
+	mkdir -p "$MNT"
+	trap cdm_cleanup EXIT
+	"$CDMFS" -f ${1:+-o "$1"} "$MNT" >>"$CDM_LOG" 2>&1 &
+	CDM_PID=$!
+	for _ in $(seq 200); do
+		if mountpoint -q "$MNT"; then
+			# root's default store: /run/cdmfs/<mount point, escaped
+			# as systemd does> (README, "Store")
+			CDM_STORE=/run/cdmfs/$(realpath "$MNT" | sed 's|^/*||; s|/|-|g')
+			echo "     mounted cdmfs at $MNT (daemon pid $CDM_PID, store $CDM_STORE)"
+			return 0
+		fi
+		kill -0 "$CDM_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "FAIL cdmfs did not mount; its log:"
+	sed 's/^/     /' "$CDM_LOG"
+	exit 1
+}
+
+# cdm_umount: unmount, and check that the daemon exited with status 0
+cdm_umount() {
+	_rc=0
+	[ -n "$CDM_PID" ] || return 0
+	umount "$MNT" || umount -l "$MNT"
+	wait "$CDM_PID" || _rc=$?
+	CDM_PID=
+	check_num "daemon exited cleanly after umount" "$_rc" -eq 0
+	check_not "no sanitizer report in the daemon's log" \
+		grep -q 'Sanitizer\|runtime error' "$CDM_LOG"
+}
+
+cdm_cleanup() {
+	if [ "$vm_fail" -gt 0 ] && [ -s "$CDM_LOG" ]; then
+		echo "     daemon log:"
+		sed 's/^/     | /' "$CDM_LOG"
+	fi
+	if [ -n "$MNT" ] && mountpoint -q "$MNT"; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+	if [ -n "$CDM_PID" ]; then
+		kill "$CDM_PID" 2>/dev/null
+		wait "$CDM_PID" 2>/dev/null
+	fi
+	# a daemon that died leaves its store mounted
+	if [ -n "$CDM_STORE" ] && mountpoint -q "$CDM_STORE"; then
+		umount -l "$CDM_STORE" && rmdir "$CDM_STORE"
+	fi
+}
+
+# stamp_of FILE [PAGE]: the sequence number stamper left in PAGE (default 0)
+stamp_of() {
+	od -An -tu8 -N8 -j "$((${2:-0} * 4096))" "$1" | tr -d ' '
+}
+
+# wait_stamp FILE MIN: wait (10 s at most) until page 0 of FILE holds a
+# stamp >= MIN
+wait_stamp() {
+	for _ in $(seq 200); do
+		_s=$(stamp_of "$1")
+		[ -n "$_s" ] && [ "$_s" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "page 0 of $1 holds stamp '${_s:-?}' after 10 s, want >= $2"
+	return 1
+}

@@ -1,0 +1,92 @@
+#!/bin/sh
+# mv of a file to another device directory migrates its memory while a
+# process keeps writing through a mapping it made before the mv: afterwards
+# every page is on the new node (move_pages; the writer's own numa_maps),
+# the inode is the same, the writer never got SIGBUS, every page holds the
+# last stamp the writer put there (read back with read(2)), and the writer
+# always read back its own previous stamp.  node1 -> node2, then back.
+# Also: holes stay holes, and pages added after the mv go to the new node.
+# shellcheck source=tests/vm/lib.sh
+. "$CDMFS_SRC/tests/vm/lib.sh"
+
+SIZE_MB=64		# TCG migrates ~0.23 GB/s: keep it small (FACTS §4)
+PAGES=$((SIZE_MB * 256))
+cdm_mount
+
+dd if=/dev/zero of="$MNT/node1/f" bs=1M count=$SIZE_MB status=none
+check_pages "before any mv" "$MNT/node1/f" 1
+ino=$(stat -c %i "$MNT/node1/f")
+store_ino=$(stat -c %i "$CDM_STORE/node1/f")
+
+# move FROM TO: mv $MNT/FROM/f to $MNT/TO/f under a running stamper
+move() {
+	from=$1 to=$2
+	echo "     --- mv node$from/f -> node$to/f while a process writes through its mapping"
+	s_from=$(node_meminfo "$from" Shmem)
+	s_to=$(node_meminfo "$to" Shmem)
+	stamper "$MNT/node$from/f" >stamper.out 2>stamper.err &
+	wpid=$!
+	s0=$(stamp_of "$MNT/node$from/f")
+	# two full passes: the writer's mapping is populated and verifying
+	check "writer is stamping (page 0 stamp > $((s0 + 1)))" wait_stamp "$MNT/node$from/f" $((s0 + 2))
+	before=$(stamp_of "$MNT/node$from/f")
+	t0=$(date +%s.%N)
+	check "mv node$from/f node$to/f" mv "$MNT/node$from/f" "$MNT/node$to/f"
+	t1=$(date +%s.%N)
+	after=$(stamp_of "$MNT/node$to/f")
+	echo "     mv took $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")s; the writer made $((after - before)) passes over $PAGES pages meanwhile"
+	check_num "the writer kept writing during the mv (passes)" "$((after - before))" -ge 1
+	check "the writer kept writing after the mv" wait_stamp "$MNT/node$to/f" $((after + 2))
+	wline=$(numa_maps_of $wpid "$MNT/")
+	echo "     writer's numa_maps: $wline"
+	kill -TERM $wpid
+	wrc=0
+	wait $wpid || wrc=$?
+	cat stamper.out stamper.err | sed 's/^/     /'
+	check_num "writer exited 0 (no SIGBUS, no misread)" "$wrc" -eq 0
+	check_not "writer got no SIGBUS" grep -q SIGBUS stamper.out
+	check "writer read back its own previous stamp on every page, every pass" \
+		grep -q ' misreads 0 ' stamper.out
+	# "stamper: seq S next K pages N ...": $3 = S, $5 = K
+	# shellcheck disable=SC2046 # split on purpose
+	set -- $(cat stamper.out)
+	check "every page holds the writer's last stamp (read(2) after the mv)" \
+		stamper --check "$MNT/node$to/f" "$3" "$5"
+	stamper --check "$MNT/node$to/f" "$3" "$5" | sed 's/^/     /'
+	check_pages "after mv node$from -> node$to" "$MNT/node$to/f" "$to"
+	check "the writer's mapping shows bind:$to" sh -c "echo '$wline' | grep -q ' bind:$to '"
+	check "the writer's mapping had all $PAGES pages on node$to (N$to=$PAGES, no other node)" \
+		sh -c "echo '$wline' | tr ' ' '\n' | grep '^N[0-9]*=' | tr '\n' ' ' | grep -qx 'N$to=$PAGES '"
+	check "same inode after mv ($ino)" test "$(stat -c %i "$MNT/node$to/f")" = "$ino"
+	check "same backing inode in the store ($store_ino)" \
+		test "$(stat -c %i "$CDM_STORE/node$to/f")" = "$store_ino"
+	check_not "node$from/f is gone" test -e "$MNT/node$from/f"
+	# Shmem per node (per-CPU deltas may lag: allow 4 MiB)
+	g=$(($(node_meminfo "$to" Shmem) - s_to))
+	l=$((s_from - $(node_meminfo "$from" Shmem)))
+	check_num "node$to Shmem grew by ~$SIZE_MB MiB (kB)" "$g" -ge $((SIZE_MB * 1024 - 4096))
+	check_num "node$from Shmem shrank by ~$SIZE_MB MiB (kB)" "$l" -ge $((SIZE_MB * 1024 - 4096))
+}
+
+move 1 2
+move 2 1
+rm -f "$MNT/node1/f"
+
+echo "     --- holes and growth"
+# mv faults in only resident pages: holes stay holes.  Two pages written
+# 100 MiB apart.
+dd if=/dev/urandom of="$MNT/node1/sparse" bs=4k count=1 seek=25600 status=none
+dd if=/dev/urandom of="$MNT/node1/sparse" bs=4k count=1 seek=10 conv=notrunc status=none
+check "mv a sparse file node1 -> node2" mv "$MNT/node1/sparse" "$MNT/node2/sparse"
+# shellcheck disable=SC2046 # three numbers
+set -- $(page_counts "$MNT/node2/sparse" 2)
+check "sparse file: $1/$2 resident pages on node2, of $3 (holes not filled)" \
+	test "$1 $2 $3" = "2 2 25601"
+# Pages added after the mv follow the file to its new device.
+dd if=/dev/urandom of="$MNT/node1/g" bs=1M count=4 status=none
+check "mv a 4 MiB file node1 -> node2" mv "$MNT/node1/g" "$MNT/node2/g"
+dd if=/dev/urandom of="$MNT/node2/g" bs=1M count=4 oflag=append conv=notrunc status=none
+check_pages "node2/g grown to 8 MiB after the mv" "$MNT/node2/g" 2
+rm -f "$MNT/node2/sparse" "$MNT/node2/g"
+cdm_umount
+finish
