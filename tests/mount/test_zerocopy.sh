@@ -42,6 +42,13 @@ if [ "$CDMFS_DATAPATH" = passthrough ]; then
 		*) not_ok "app mapping policy '$policy', expected bind:N";; esac
 fi
 
+# killpriv_v2 -> SB_NOSEC: small writes do not ask for security.capability
+x0=$(stat_of getxattr)
+dd if=/dev/zero of="$MNT/host/tiny" bs=4k count=4096 conv=notrunc status=none
+x1=$(stat_of getxattr)
+echo "GETXATTR requests during 4096 4 KiB writes: $((x1 - x0))"
+check "small writes cost no getxattr round trip each" [ "$((x1 - x0))" -lt 16 ]
+
 r0=$(stat_of read); w0=$(stat_of write)
 dd if=/dev/zero of="$MNT/host/big" bs=1M count=64 status=none
 dd if="$MNT/host/big" of=/dev/null bs=1M status=none
