@@ -29,6 +29,8 @@
 
 /* Bytes moved per mbind() call: a writer waits for at most one batch. */
 #define CDM_MIGRATE_BATCH (16UL << 20)
+/* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
+#define CDM_MIGRATE_RETRIES 5
 
 struct cdm_migration {
 	pthread_mutex_t lock;		/* held by the running migration */
@@ -201,7 +203,18 @@ struct migrate_ctx {
 static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 {
 	struct migrate_ctx *c = ctx;
-	int r = cdm_move_range(c->fd, off, len, c->mode, &c->nodes, c->vec);
+	int r;
+
+	/*
+	 * A read() in flight holds a page for a moment and the kernel gives
+	 * up on it (EIO): try the batch again before calling it stuck.
+	 */
+	for (int tries = 0;; tries++) {
+		r = cdm_move_range(c->fd, off, len, c->mode, &c->nodes, c->vec);
+		if (r != -EIO || tries == CDM_MIGRATE_RETRIES)
+			break;
+		usleep(1000 << tries);
+	}
 
 	/* mincore's answer: the pages that were there to move */
 	for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)

@@ -1,0 +1,104 @@
+#!/bin/sh
+# A device that is nearly full says ENOSPC instead of letting the kernel
+# fail or OOM-kill: node2 (512 MiB) is filled with fallocate until ~40 MiB
+# stay free, then fallocate 100M, truncate -s 1G, setfattr bind:node2 of a
+# 64 MiB node1 file and mv of it into node2/ all fail with ENOSPC and change
+# nothing (the file's pages stay on node1, by move_pages; its policy stays);
+# a fallocate that fits still works; df on node2/ is node2's
+# MemTotal/MemFree; no process was OOM-killed.  (dd writing past the free
+# memory through passthrough is not checked by the daemon: not tested.)
+# shellcheck source=tests/vm/lib.sh
+. "$CDMFS_SRC/tests/vm/lib.sh"
+
+LEFT_MB=40
+cdm_mount
+
+getx() { getfattr --only-values -n "$2" "$1"; }
+oom0=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
+oomlog0=$(dmesg | grep -ci 'out of memory\|oom-kill\|invoked oom-killer')
+
+# refused DESC COMMAND...: COMMAND runs once, fails, and says ENOSPC
+refused() {
+	_d=$1
+	shift
+	_rc=0
+	_o=$("$@" 2>&1) || _rc=$?
+	[ -z "$_o" ] || printf '%s\n' "$_o" | sed 's/^/     | /'
+	# shellcheck disable=SC2016 # expanded by that sh
+	check "$_d: ENOSPC (exit $_rc)" sh -c \
+		'[ "$1" -ne 0 ] && printf "%s\n" "$2" | grep -q "No space left on device"' sh "$_rc" "$_o"
+}
+
+dd if=/dev/urandom of="$MNT/node1/f" bs=1M count=64 status=none
+check_pages "node1/f, 64 MiB" "$MNT/node1/f" 1
+ino=$(stat -c %i "$MNT/node1/f")
+
+free=$(node_meminfo 2 MemFree)
+fill=$((free - LEFT_MB * 1024))
+echo "     node2 MemTotal $(node_meminfo 2 MemTotal) kB, MemFree $free kB: fallocate ${fill} kB"
+# fallocated pages are not uptodate: mincore (so pagenodes) does not see
+# them; the nodes' Shmem counters do
+s1=$(node_meminfo 1 Shmem) s2=$(node_meminfo 2 Shmem)
+check "fallocate -l ${fill}KiB node2/fill (fits: the daemon lets it through)" \
+	fallocate -l "${fill}KiB" "$MNT/node2/fill"
+check_num "node2 Shmem grew by the fill (kB)" $(($(node_meminfo 2 Shmem) - s2)) -ge $((fill - 4096))
+check_num "node1 Shmem did not (kB)" $(($(node_meminfo 1 Shmem) - s1)) -le 4096
+free=$(node_meminfo 2 MemFree)
+echo "     node2 MemFree now $free kB"
+check_num "node2 has ~$LEFT_MB MiB free (kB)" "$free" -le $(((LEFT_MB + 8) * 1024))
+check_num "node2 has ~$LEFT_MB MiB free (kB)" "$free" -ge $(((LEFT_MB - 8) * 1024))
+
+# df: node2's MemTotal, and MemFree within what moves between the reads
+f0=$(node_meminfo 2 MemFree)
+# shellcheck disable=SC2046 # two numbers
+set -- $(df -k --output=size,avail "$MNT/node2" | tail -n1)
+f1=$(node_meminfo 2 MemFree)
+echo "     df node2: size $1 kB avail $2 kB; node2 MemTotal $(node_meminfo 2 MemTotal) kB MemFree $f0..$f1 kB"
+check_num "df node2 size = node2 MemTotal (kB)" "$1" -eq "$(node_meminfo 2 MemTotal)"
+lo=$((f0 < f1 ? f0 : f1)) hi=$((f0 > f1 ? f0 : f1))
+check_num "df node2 avail >= node2 MemFree - 2 MiB (kB)" "$2" -ge $((lo - 2048))
+check_num "df node2 avail <= node2 MemFree + 2 MiB (kB)" "$2" -le $((hi + 2048))
+
+echo "     --- growth beyond node2's free memory"
+f0=$(node_meminfo 2 MemFree)
+refused "fallocate -l 100M node2/more" fallocate -l 100M "$MNT/node2/more"
+check "node2/more stayed empty" test "$(stat -c %s "$MNT/node2/more")" = 0
+check_num "node2 MemFree did not drop (kB before, after)" "$(node_meminfo 2 MemFree)" -ge $((f0 - 4096))
+refused "truncate -s 1G node2/big" truncate -s 1G "$MNT/node2/big"
+check "node2/big stayed empty" test "$(stat -c %s "$MNT/node2/big")" = 0
+size=$(stat -c %s "$MNT/node2/fill")
+refused "truncate -s 1G node2/fill (growth by ~600 MiB)" truncate -s 1G "$MNT/node2/fill"
+check "node2/fill kept its size ($size)" test "$(stat -c %s "$MNT/node2/fill")" = "$size"
+s2=$(node_meminfo 2 Shmem)
+check "fallocate -l 8M node2/small (fits)" fallocate -l 8M "$MNT/node2/small"
+# per-CPU counter deltas may lag: allow 1 MiB
+check_num "node2 Shmem grew by ~8 MiB (kB)" $(($(node_meminfo 2 Shmem) - s2)) -ge 7168
+dd if=/dev/zero of="$MNT/node2/small" bs=1M count=8 conv=notrunc status=none
+check_pages "node2/small, written" "$MNT/node2/small" 2
+rm -f "$MNT/node2/more" "$MNT/node2/big" "$MNT/node2/small"
+
+echo "     --- moving 64 MiB into node2 with ~$LEFT_MB MiB free"
+pol=$(getx "$MNT/node1/f" user.cdm.policy)
+f0=$(node_meminfo 2 MemFree)
+refused "setfattr bind:node2 node1/f" setfattr -n user.cdm.policy -v bind:node2 "$MNT/node1/f"
+check_pages "node1/f after the refused setfattr" "$MNT/node1/f" 1
+check "its policy is unchanged ($pol)" test "$(getx "$MNT/node1/f" user.cdm.policy)" = "$pol"
+check "no migration ran ($(getx "$MNT/node1/f" user.cdm.migration))" \
+	test "$(getx "$MNT/node1/f" user.cdm.migration)" = idle
+check "user.cdm.drift 0" test "$(getx "$MNT/node1/f" user.cdm.drift)" = 0
+refused "mv node1/f node2/f" mv "$MNT/node1/f" "$MNT/node2/f"
+check "node1/f is still there, same inode ($ino)" test "$(stat -c %i "$MNT/node1/f")" = "$ino"
+check_not "node2/f does not exist" test -e "$MNT/node2/f"
+check_pages "node1/f after the refused mv" "$MNT/node1/f" 1
+check "its policy is unchanged ($pol)" test "$(getx "$MNT/node1/f" user.cdm.policy)" = "$pol"
+check_num "node2 MemFree did not drop (kB before, after)" "$(node_meminfo 2 MemFree)" -ge $((f0 - 4096))
+
+oom1=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
+oomlog1=$(dmesg | grep -ci 'out of memory\|oom-kill\|invoked oom-killer')
+check_num "no OOM kill (/proc/vmstat oom_kill before, after)" "$oom1" -eq "$oom0"
+check_num "no OOM report in dmesg (lines before, after)" "$oomlog1" -eq "$oomlog0"
+check "the daemon is alive" kill -0 "$CDM_PID"
+
+rm -f "$MNT/node2/fill" "$MNT/node1/f"
+cdm_umount
+finish
