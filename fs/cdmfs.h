@@ -77,6 +77,13 @@ bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		   uint64_t n);
 size_t cdm_inode_count(struct cdm_inode_table *t);
 
+/*
+ * "/proc/self/fd/N": reaches the inode behind an O_PATH fd for the calls
+ * that take a path (chmod, truncate, open, xattrs).
+ */
+#define CDM_PROCFD_MAX 32
+void cdm_procfd(char buf[CDM_PROCFD_MAX], int fd);
+
 /* FUSE operations counted for user.cdm.stats. */
 enum cdm_stat {
 	CDM_STAT_LOOKUP, CDM_STAT_FORGET, CDM_STAT_GETATTR, CDM_STAT_SETATTR,

@@ -4,6 +4,7 @@
  * by (st_ino, st_dev) so that hard links share one FUSE inode.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -160,4 +161,9 @@ struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
 			break;
 	pthread_mutex_unlock(&t->lock);
 	return inode;
+}
+
+void cdm_procfd(char buf[CDM_PROCFD_MAX], int fd)
+{
+	snprintf(buf, CDM_PROCFD_MAX, "/proc/self/fd/%d", fd);
 }

@@ -24,16 +24,9 @@
 #include "cdmfs/log.h"
 #include "ops.h"
 
-#define PROCFD_MAX 32
-
 static fuse_ino_t ino_of(struct cdm_fs *fs, struct cdm_inode *inode)
 {
 	return inode == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
-}
-
-static void procfd(char buf[PROCFD_MAX], int fd)
-{
-	snprintf(buf, PROCFD_MAX, "/proc/self/fd/%d", fd);
 }
 
 static bool is_root(struct cdm_fs *fs, struct cdm_inode *inode)
@@ -187,10 +180,10 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
-	char path[PROCFD_MAX];
+	char path[CDM_PROCFD_MAX];
 	struct stat st;
 
-	procfd(path, inode->fd);
+	cdm_procfd(path, inode->fd);
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (chmod(path, attr->st_mode & 07777))
 			return -errno;
@@ -415,7 +408,7 @@ static void cdm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct cdm_inode *newparent = cdm_inode_of(req, newparent_ino);
-	char path[PROCFD_MAX];
+	char path[CDM_PROCFD_MAX];
 	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_LINK);
@@ -423,7 +416,7 @@ static void cdm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino,
 	/* one file's memory is on one device: no links across devices */
 	if (!ret && newparent->dev != inode->dev)
 		ret = -EXDEV;
-	procfd(path, inode->fd);
+	cdm_procfd(path, inode->fd);
 	if (!ret && linkat(AT_FDCWD, path, newparent->fd, newname,
 			   AT_SYMLINK_FOLLOW))
 		ret = -errno;
@@ -542,10 +535,10 @@ out:
  */
 static int open_backing(struct cdm_inode *inode, int flags)
 {
-	char path[PROCFD_MAX];
+	char path[CDM_PROCFD_MAX];
 	int fd;
 
-	procfd(path, inode->fd);
+	cdm_procfd(path, inode->fd);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES)
 		fd = open(path, (flags & O_ACCMODE) | O_CLOEXEC);

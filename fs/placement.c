@@ -42,18 +42,13 @@ struct cdm_migration {
 	char result[CDM_POLICY_STRLEN + 256];	/* last outcome */
 };
 
-static void procfd(char buf[32], int fd)
-{
-	snprintf(buf, 32, "/proc/self/fd/%d", fd);
-}
-
 /* The inode's own policy: 1 and @p, 0 if none, or -errno. */
 static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)
 {
-	char path[32], buf[CDM_POLICY_STRLEN];
+	char path[CDM_PROCFD_MAX], buf[CDM_POLICY_STRLEN];
 	ssize_t n;
 
-	procfd(path, fd);
+	cdm_procfd(path, fd);
 	n = getxattr(path, CDM_XATTR_POLICY, buf, sizeof(buf));
 	if (n < 0)
 		return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
@@ -94,7 +89,7 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		  bool regular)
 {
 	struct cdm_policy p;
-	char path[32], buf[CDM_POLICY_STRLEN];
+	char path[CDM_PROCFD_MAX], buf[CDM_POLICY_STRLEN];
 	int ret;
 
 	ret = own_policy(fs, parent->fd, &p);
@@ -103,7 +98,7 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 	if (ret) {
 		int n = cdm_policy_format(&p, &fs->devices, buf, sizeof(buf));
 
-		procfd(path, fd);
+		cdm_procfd(path, fd);
 		if (n < 0 || setxattr(path, CDM_XATTR_POLICY, buf, (size_t)n, 0))
 			return n < 0 ? n : -errno;
 	}
@@ -297,7 +292,7 @@ static int migrate(struct cdm_fs *fs, struct cdm_inode *inode,
 int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		   const char *value, size_t size)
 {
-	char path[32], text[CDM_POLICY_STRLEN];
+	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
 	struct cdm_migration *m;
 	struct cdm_policy p;
 	struct stat st;
@@ -315,7 +310,7 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		return -EPERM;
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		return -EINVAL;
-	procfd(path, inode->fd);
+	cdm_procfd(path, inode->fd);
 	if (S_ISDIR(st.st_mode)) {
 		if (p.mode == CDM_POLICY_INHERIT) {
 			if (removexattr(path, CDM_XATTR_POLICY) && errno != ENODATA)
@@ -441,13 +436,13 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 	uint64_t *pages, other = 0, total = 0;
 	struct cdm_nodemask nodes;
 	struct cdm_policy p;
-	char path[32];
+	char path[CDM_PROCFD_MAX];
 	int fd, ret, mode;
 
 	ret = cdm_effective_policy(fs, inode, &p);
 	if (ret)
 		return ret;
-	procfd(path, inode->fd);
+	cdm_procfd(path, inode->fd);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -99,7 +99,7 @@ static void reply_value(fuse_req_t req, const char *value, size_t len,
 }
 
 /* Path through which the backing inode's xattrs are reached. */
-static int xattr_path(struct cdm_inode *inode, char *buf, size_t len)
+static int xattr_path(struct cdm_inode *inode, char buf[CDM_PROCFD_MAX])
 {
 	struct stat st;
 
@@ -108,14 +108,14 @@ static int xattr_path(struct cdm_inode *inode, char *buf, size_t len)
 		return -errno;
 	if (S_ISLNK(st.st_mode))
 		return -EPERM;
-	snprintf(buf, len, "/proc/self/fd/%d", inode->fd);
+	cdm_procfd(buf, inode->fd);
 	return 0;
 }
 
 void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  size_t size)
 {
-	char path[32], *value;
+	char path[CDM_PROCFD_MAX], *value;
 	ssize_t n;
 	int ret;
 
@@ -130,7 +130,7 @@ void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		free(value);
 		return;
 	}
-	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	ret = xattr_path(cdm_inode_of(req, ino), path);
 	if (ret) {
 		fuse_reply_err(req, ret == -EPERM ? ENODATA : -ret);
 		return;
@@ -159,7 +159,7 @@ void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
-	char path[32];
+	char path[CDM_PROCFD_MAX];
 	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_SETXATTR);
@@ -174,7 +174,7 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, is_computed(name) ? EPERM : EINVAL);
 		return;
 	}
-	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	ret = xattr_path(cdm_inode_of(req, ino), path);
 	if (!ret && setxattr(path, name, value, size, flags))
 		ret = -errno;
 	fuse_reply_err(req, -ret);
@@ -182,12 +182,12 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char path[32], *buf = NULL;
+	char path[CDM_PROCFD_MAX], *buf = NULL;
 	ssize_t n;
 	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_LISTXATTR);
-	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	ret = xattr_path(cdm_inode_of(req, ino), path);
 	if (ret == -EPERM) {
 		reply_value(req, "", 0, size);
 		return;
@@ -215,7 +215,7 @@ void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	char path[32];
+	char path[CDM_PROCFD_MAX];
 	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_REMOVEXATTR);
@@ -229,7 +229,7 @@ void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, is_computed(name) ? EPERM : ENODATA);
 		return;
 	}
-	ret = xattr_path(cdm_inode_of(req, ino), path, sizeof(path));
+	ret = xattr_path(cdm_inode_of(req, ino), path);
 	if (!ret && removexattr(path, name))
 		ret = -errno;
 	fuse_reply_err(req, -ret);
