@@ -201,3 +201,30 @@ wait_stamp() {
 	echo "page 0 of $1 holds stamp '${_s:-?}' after 10 s, want >= $2"
 	return 1
 }
+
+# stop_writer FILE NODE WPID WLINE WHAT: stop the stamper WPID that wrote
+# FILE through its mapping, then check that it never faulted or misread,
+# that every page holds its last stamp, that every page is on NODE, and that
+# its numa_maps line WLINE (taken while it ran) shows bind:NODE with all
+# $PAGES pages there.  WHAT names the step in the messages.
+stop_writer() {
+	_f=$1 _to=$2 _wpid=$3 _wline=$4 _what=$5
+	kill -TERM "$_wpid"
+	_wrc=0
+	wait "$_wpid" || _wrc=$?
+	cat stamper.out stamper.err | sed 's/^/     /'
+	check_num "writer exited 0 (no SIGBUS, no misread)" "$_wrc" -eq 0
+	check_not "writer got no SIGBUS" grep -q SIGBUS stamper.out
+	check "writer read back its own previous stamp on every page, every pass" \
+		grep -q ' misreads 0 ' stamper.out
+	# "stamper: seq S next K pages N ...": $3 = S, $5 = K
+	# shellcheck disable=SC2046 # split on purpose
+	set -- $(cat stamper.out)
+	check "every page holds the writer's last stamp (read(2) $_what)" \
+		stamper --check "$_f" "$3" "$5"
+	stamper --check "$_f" "$3" "$5" | sed 's/^/     /'
+	check_pages "$_what" "$_f" "$_to"
+	check "the writer's mapping shows bind:$_to" sh -c "echo '$_wline' | grep -q ' bind:$_to '"
+	check "the writer's mapping had all $PAGES pages on node$_to (N$_to=$PAGES, no other node)" \
+		sh -c "echo '$_wline' | tr ' ' '\n' | grep '^N[0-9]*=' | tr '\n' ' ' | grep -qx 'N$_to=$PAGES '"
+}

@@ -39,24 +39,7 @@ move() {
 	check "the writer kept writing after the mv" wait_stamp "$MNT/node$to/f" $((after + 2))
 	wline=$(numa_maps_of $wpid "$MNT/")
 	echo "     writer's numa_maps: $wline"
-	kill -TERM $wpid
-	wrc=0
-	wait $wpid || wrc=$?
-	cat stamper.out stamper.err | sed 's/^/     /'
-	check_num "writer exited 0 (no SIGBUS, no misread)" "$wrc" -eq 0
-	check_not "writer got no SIGBUS" grep -q SIGBUS stamper.out
-	check "writer read back its own previous stamp on every page, every pass" \
-		grep -q ' misreads 0 ' stamper.out
-	# "stamper: seq S next K pages N ...": $3 = S, $5 = K
-	# shellcheck disable=SC2046 # split on purpose
-	set -- $(cat stamper.out)
-	check "every page holds the writer's last stamp (read(2) after the mv)" \
-		stamper --check "$MNT/node$to/f" "$3" "$5"
-	stamper --check "$MNT/node$to/f" "$3" "$5" | sed 's/^/     /'
-	check_pages "after mv node$from -> node$to" "$MNT/node$to/f" "$to"
-	check "the writer's mapping shows bind:$to" sh -c "echo '$wline' | grep -q ' bind:$to '"
-	check "the writer's mapping had all $PAGES pages on node$to (N$to=$PAGES, no other node)" \
-		sh -c "echo '$wline' | tr ' ' '\n' | grep '^N[0-9]*=' | tr '\n' ' ' | grep -qx 'N$to=$PAGES '"
+	stop_writer "$MNT/node$to/f" "$to" $wpid "$wline" "after mv node$from -> node$to"
 	check "same inode after mv ($ino)" test "$(stat -c %i "$MNT/node$to/f")" = "$ino"
 	check "same backing inode in the store ($store_ino)" \
 		test "$(stat -c %i "$CDM_STORE/node$to/f")" = "$store_ino"

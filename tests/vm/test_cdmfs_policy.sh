@@ -131,23 +131,7 @@ set_policy() {
 	check "the writer kept writing after setfattr" wait_stamp "$f" $((after + 2))
 	wline=$(numa_maps_of $wpid "$f")
 	echo "     writer's numa_maps: $wline"
-	kill -TERM $wpid
-	wrc=0
-	wait $wpid || wrc=$?
-	cat stamper.out stamper.err | sed 's/^/     /'
-	check_num "writer exited 0 (no SIGBUS, no misread)" "$wrc" -eq 0
-	check_not "writer got no SIGBUS" grep -q SIGBUS stamper.out
-	check "writer read back its own previous stamp on every page, every pass" \
-		grep -q ' misreads 0 ' stamper.out
-	# shellcheck disable=SC2046
-	set -- $(cat stamper.out)
-	check "every page holds the writer's last stamp (read(2))" \
-		stamper --check "$f" "$3" "$5"
-	stamper --check "$f" "$3" "$5" | sed 's/^/     /'
-	check_pages "after setfattr bind:node$to" "$f" "$to"
-	check "the writer's mapping shows bind:$to" sh -c "echo '$wline' | grep -q ' bind:$to '"
-	check "the writer's mapping had all $PAGES pages on node$to (N$to=$PAGES only)" \
-		sh -c "echo '$wline' | tr ' ' '\n' | grep '^N[0-9]*=' | tr '\n' ' ' | grep -qx 'N$to=$PAGES '"
+	stop_writer "$f" "$to" $wpid "$wline" "after setfattr bind:node$to"
 	check "user.cdm.policy reads bind:node$to" test "$(policy_of "$f")" = "bind:node$to"
 	check "user.cdm.drift 0 after setfattr" test "$(getx "$f" user.cdm.drift)" = 0
 }
