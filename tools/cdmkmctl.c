@@ -1,0 +1,277 @@
+/*
+ * cdmkmctl: manage the cdmkm helper module's regions and files.
+ *
+ *   cdmkmctl list
+ *   cdmkmctl add NAME START SIZE [NID]
+ *   cdmkmctl del NAME
+ *   cdmkmctl fail NAME evacuate|dead
+ *   cdmkmctl place FILE device|preferred|ram[:NID]
+ *   cdmkmctl migrate FILE device|ram[:NID] [OFFSET LENGTH]
+ *   cdmkmctl residency FILE
+ *
+ * START, SIZE, OFFSET and LENGTH take K, M, G suffixes (powers of 1024).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cdmfs/cdmkm.h"
+
+static const char *prog = "cdmkmctl";
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: %s list\n"
+		"       %s add NAME START SIZE [NID]\n"
+		"       %s del NAME\n"
+		"       %s fail NAME evacuate|dead\n"
+		"       %s place FILE device|preferred|ram[:NID]\n"
+		"       %s migrate FILE device|ram[:NID] [OFFSET LENGTH]\n"
+		"       %s residency FILE\n",
+		prog, prog, prog, prog, prog, prog, prog);
+	exit(2);
+}
+
+static int die(const char *what, int err)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(err));
+	return 1;
+}
+
+/* A byte count with an optional K, M or G suffix; -1 if malformed. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -1;
+	switch (*end) {
+	case 'G': case 'g': v <<= 10; /* fall through */
+	case 'M': case 'm': v <<= 10; /* fall through */
+	case 'K': case 'k': v <<= 10; end++; break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* device | preferred | ram[:NID] */
+static int parse_target(const char *s, uint32_t *mode, int32_t *nid)
+{
+	char *end;
+
+	*nid = -1;
+	if (!strcmp(s, "device")) {
+		*mode = CDMKM_PLACE_DEVICE;
+		return 0;
+	}
+	if (!strcmp(s, "preferred")) {
+		*mode = CDMKM_PLACE_PREFERRED;
+		return 0;
+	}
+	if (strncmp(s, "ram", 3))
+		return -1;
+	*mode = CDMKM_PLACE_RAM;
+	if (!s[3])
+		return 0;
+	if (s[3] != ':' || !s[4])
+		return -1;
+	*nid = (int32_t)strtol(s + 4, &end, 10);
+	return *end || *nid < 0 ? -1 : 0;
+}
+
+static int ctl_open(void)
+{
+	int fd = open(CDMKM_CTL_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "%s: %s: %s (is the cdmkm module loaded?)\n",
+			prog, CDMKM_CTL_PATH, strerror(errno));
+	return fd;
+}
+
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case CDMKM_ONLINE: return "online";
+	case CDMKM_OFFLINE: return "offline";
+	case CDMKM_DEAD: return "dead";
+	}
+	return "?";
+}
+
+static int cmd_list(void)
+{
+	struct cdmkm_region r;
+	int fd = ctl_open();
+	uint32_t i;
+
+	if (fd < 0)
+		return 1;
+	printf("%-12s %-12s %10s %4s %-8s %10s %10s %6s %6s\n", "NAME", "START",
+	       "SIZE", "NODE", "STATE", "USED", "LOST", "FILES", "MOUNTS");
+	for (i = 0;; i++) {
+		memset(&r, 0, sizeof(r));
+		r.index = i;
+		if (ioctl(fd, CDMKM_IOC_REGION_INFO, &r) < 0)
+			break;
+		printf("%-12s %#-12" PRIx64 " %10" PRIu64 " %4d %-8s %10" PRIu64
+		       " %10" PRIu64 " %6u %6u\n", r.name, (uint64_t)r.start,
+		       (uint64_t)r.size, r.nid, state_name(r.state),
+		       (uint64_t)r.used, (uint64_t)r.lost, r.files, r.mounts);
+	}
+	if (errno != ENOENT)
+		return die("region info", errno);
+	close(fd);
+	return 0;
+}
+
+static int cmd_region(int cmd, int argc, char **argv)
+{
+	struct cdmkm_region r = { .nid = -1 };
+	uint64_t start, size;
+	char *end;
+	int fd, ret = 0;
+
+	if (argc < 1 || strlen(argv[0]) >= sizeof(r.name))
+		usage();
+	strcpy(r.name, argv[0]);
+	if (cmd == CDMKM_IOC_ADD_REGION) {
+		if (argc < 3 || argc > 4 || parse_size(argv[1], &start) ||
+		    parse_size(argv[2], &size))
+			usage();
+		r.start = start;
+		r.size = size;
+		if (argc == 4) {
+			r.nid = (int32_t)strtol(argv[3], &end, 10);
+			if (*end || r.nid < 0)
+				usage();
+		}
+	} else if (argc != 1) {
+		usage();
+	}
+	fd = ctl_open();
+	if (fd < 0)
+		return 1;
+	if (ioctl(fd, cmd, &r) < 0)
+		ret = die(r.name, errno);
+	close(fd);
+	return ret;
+}
+
+static int cmd_fail(int argc, char **argv)
+{
+	struct cdmkm_fail f = { 0 };
+	int fd, ret = 0;
+
+	if (argc != 2 || strlen(argv[0]) >= sizeof(f.name))
+		usage();
+	strcpy(f.name, argv[0]);
+	if (!strcmp(argv[1], "evacuate"))
+		f.mode = CDMKM_FAIL_EVACUATE;
+	else if (!strcmp(argv[1], "dead"))
+		f.mode = CDMKM_FAIL_DEAD;
+	else
+		usage();
+	fd = ctl_open();
+	if (fd < 0)
+		return 1;
+	if (ioctl(fd, CDMKM_IOC_FAIL, &f) < 0)
+		ret = die(f.name, errno);
+	else
+		printf("moved=%" PRIu64 " lost=%" PRIu64 "\n",
+		       (uint64_t)f.moved, (uint64_t)f.lost);
+	close(fd);
+	return ret;
+}
+
+static int cmd_file(const char *cmd, int argc, char **argv)
+{
+	struct cdmkm_residency res;
+	struct cdmkm_placement pl;
+	struct cdmkm_migrate m;
+	uint64_t off, len;
+	int fd, ret = 0, i;
+
+	if (argc < 1)
+		usage();
+	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return die(argv[0], errno);
+	if (!strcmp(cmd, "residency")) {
+		if (argc != 1)
+			usage();
+		if (ioctl(fd, CDMKM_IOC_RESIDENCY, &res) < 0) {
+			ret = die(argv[0], errno);
+			goto out;
+		}
+		printf("device=%" PRIu64, (uint64_t)res.device);
+		for (i = 0; i < CDMKM_MAX_NODES; i++)
+			if (res.ram[i])
+				printf(" ram%d=%" PRIu64, i, (uint64_t)res.ram[i]);
+		printf(" lost=%" PRIu64 "\n", (uint64_t)res.lost);
+	} else if (!strcmp(cmd, "place")) {
+		if (argc != 2 || parse_target(argv[1], &pl.mode, &pl.nid))
+			usage();
+		if (ioctl(fd, CDMKM_IOC_SET_PLACEMENT, &pl) < 0)
+			ret = die(argv[0], errno);
+	} else {
+		memset(&m, 0, sizeof(m));
+		if ((argc != 2 && argc != 4) || parse_target(argv[1], &pl.mode, &pl.nid) ||
+		    pl.mode == CDMKM_PLACE_PREFERRED)
+			usage();
+		m.to_device = pl.mode == CDMKM_PLACE_DEVICE;
+		m.nid = pl.nid;
+		m.length = UINT64_MAX;
+		if (argc == 4) {
+			if (parse_size(argv[2], &off) || parse_size(argv[3], &len))
+				usage();
+			m.offset = off;
+			m.length = len;
+		}
+		if (ioctl(fd, CDMKM_IOC_MIGRATE, &m) < 0) {
+			ret = die(argv[0], errno);
+			goto out;
+		}
+		printf("moved=%" PRIu64, (uint64_t)m.moved);
+		if (m.error) {
+			printf(" failed_offset=%" PRIu64 " error=%s\n",
+			       (uint64_t)m.failed_offset, strerror(-m.error));
+			ret = 1;
+		} else {
+			printf("\n");
+		}
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (!strcmp(argv[1], "list") && argc == 2)
+		return cmd_list();
+	if (!strcmp(argv[1], "add"))
+		return cmd_region(CDMKM_IOC_ADD_REGION, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "del"))
+		return cmd_region(CDMKM_IOC_DEL_REGION, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "fail"))
+		return cmd_fail(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "place") || !strcmp(argv[1], "migrate") ||
+	    !strcmp(argv[1], "residency"))
+		return cmd_file(argv[1], argc - 2, argv + 2);
+	usage();
+	return 2;
+}
