@@ -68,6 +68,8 @@ const char *cdm_kind_name(enum cdm_kind kind)
 		return "memory";
 	case CDM_KIND_SIM:
 		return "sim";
+	case CDM_KIND_COHERENT:
+		return "coherent";
 	}
 	return "unknown";
 }

@@ -8,7 +8,8 @@
  * backing file to the kernel (FUSE passthrough), so data never crosses the
  * daemon.
  *
- * Lock order: fs->table.lock, then inode->lock.
+ * Lock order: fs->table.lock, then inode->lock.  fs->migrator.lock is
+ * taken with neither held.
  */
 #ifndef CDMFS_FS_H
 #define CDMFS_FS_H
@@ -70,6 +71,11 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 				dev_t dev, int fd, uint16_t devidx,
 				uint64_t nlookup);
 /**
+ * Take one more lookup on @inode, which must hold one already: a reference
+ * of the daemon's own (a migration worker's), dropped with cdm_inode_put().
+ */
+void cdm_inode_hold(struct cdm_inode_table *t, struct cdm_inode *inode);
+/**
  * Drop @n lookups; at zero the inode is removed and freed.  Returns true if
  * it was freed.
  */
@@ -101,6 +107,13 @@ enum cdm_stat {
 	CDM_STAT_NR
 };
 
+/*
+ * Bytes moved per batch of a migration unless -o migrate_batch= says
+ * otherwise: a process touching a page in flight waits for that batch at
+ * most.  2 MiB is the kernel's own migration batch (512 pages).
+ */
+#define CDM_MIGRATE_BATCH_DEFAULT (2ULL << 20)
+
 struct cdm_options {
 	const char *mountpoint;
 	const char *store;		/* NULL: a tmpfs of our own */
@@ -110,6 +123,9 @@ struct cdm_options {
 	char **aliases;			/* "OLD:NEW" pairs, NULL-terminated */
 	size_t naliases;
 	double attr_timeout;
+	uint64_t migrate_batch;		/* bytes, whole 4K pages */
+	/* allocate what a truncate adds, so faults never find a device full */
+	bool reserve;
 	bool foreground, debug, nopassthrough, keep_store, no_host;
 	bool show_help, show_version;
 };
@@ -123,6 +139,37 @@ int cdm_options_apply_aliases(const struct cdm_options *o,
 			      struct cdm_device_list *list,
 			      char *err, size_t errlen);
 
+/*
+ * Migration workers: a file whose policy changed is queued here and a
+ * worker moves its pages in the background (migrator.c).  Started on first
+ * use, stopped between batches by cdm_migrator_stop().  Two: a small file
+ * need not wait behind a big one, and more would share the same memory
+ * bandwidth.
+ */
+#define CDM_MIGRATE_WORKERS 2
+
+struct cdm_migrator {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* the rest protected by lock */
+	struct cdm_migration *head, *tail;	/* waiting for a worker */
+	pthread_t thread[CDM_MIGRATE_WORKERS];
+	unsigned int nthread, nidle;
+	bool stop;
+	/* read without the lock between batches */
+	atomic_bool stopping;
+};
+
+/* Watcher of the helper module's regions (health.c). */
+struct cdm_health {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;			/* protected by lock */
+	bool running;
+	uint32_t *state;		/* per device: CDMKM_*; under lock */
+};
+
 struct cdm_fs {
 	struct cdm_options opt;
 	struct cdm_device_list devices;
@@ -134,9 +181,16 @@ struct cdm_fs {
 	/* Passthrough negotiated and not yet refused by the kernel. */
 	atomic_bool passthrough;
 	atomic_uint_fast64_t stats[CDM_STAT_NR];
+	struct cdm_migrator migrator;
+	struct cdm_health health;
 };
 
 extern const struct fuse_lowlevel_ops cdm_oper;
+
+/* health.c */
+/** Watch the regions of the helper module, if any; logs failures. */
+int cdm_health_start(struct cdm_fs *fs);
+void cdm_health_stop(struct cdm_fs *fs);
 
 /* store.c */
 int cdm_store_open(struct cdm_fs *fs);
@@ -161,19 +215,40 @@ int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
 		     uint64_t *avail);
 /**
  * setxattr user.cdm.policy by @uid: parse, check, store, and for a regular
- * file move its pages (returns when done, superseded, or failed).
+ * file bind its new pages and start moving its existing ones in the
+ * background (returns once the migration is queued; it supersedes one
+ * that is running).
  */
 int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		   const char *value, size_t size);
-void cdm_migration_free(struct cdm_migration *m);
 /* Values of the read-only xattrs, malloc'd; NULL with errno. */
 char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode);
-char *cdm_migration_value(struct cdm_inode *inode);
 char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,
 			  bool want_drift);
 /** The table's inode for (@ino, @dev), or NULL; no reference taken. */
 struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
 				 dev_t dev);
+
+/* migrator.c */
+void cdm_migrator_init(struct cdm_migrator *mg);
+/**
+ * Stop the workers between batches and wait for them; queued migrations
+ * are dropped (the files keep their new policy; pages not moved yet stay
+ * where they are).  Call before the inode table goes.
+ */
+void cdm_migrator_stop(struct cdm_fs *fs);
+/**
+ * Move the resident pages of regular file @inode to policy @p in the
+ * background; @p is bound already (new pages go there).  @total: bytes
+ * resident now, for the progress shown until a worker has looked.  A
+ * migration of @inode that is queued or running continues toward @p
+ * instead (between batches).  0, or -errno when no worker can be had.
+ */
+int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
+		      const struct cdm_policy *p, uint64_t total);
+void cdm_migration_free(struct cdm_migration *m);
+/** user.cdm.migration of @inode, malloc'd; NULL with errno. */
+char *cdm_migration_value(struct cdm_inode *inode);
 
 /* stats.c */
 static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)

@@ -115,6 +115,13 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 	return inode;
 }
 
+void cdm_inode_hold(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	pthread_mutex_lock(&t->lock);
+	inode->nlookup++;
+	pthread_mutex_unlock(&t->lock);
+}
+
 bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		   uint64_t n)
 {

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "ops.h"
+#include "cdmfs/cdmkm.h"
 #include "cdmfs/log.h"
 
 static void usage(FILE *f)
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 	      "  -o keep_store          keep our store tmpfs mounted at exit\n"
 	      "  -o nopassthrough       serve I/O through the daemon\n"
 	      "  -o attr_timeout=SEC    attribute cache time (default 1)\n"
+	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
+	      "  -o reserve             allocate what a truncate adds, at the truncate\n"
 	      "  -o allow_other,ro,noexec,...  usual mount options\n"
 	      "See cdmfs(8).\n", f);
 }
@@ -46,6 +49,10 @@ static int discover(struct cdm_fs *fs)
 	if (ret)
 		cdm_log(LOG_WARNING, "NUMA discovery under '%s/sys': %s; continuing without NUMA devices",
 			fs->opt.sysroot, strerror(-ret));
+	ret = cdm_cdmkm_ops.probe(fs->opt.sysroot, &fs->devices);
+	if (ret)
+		cdm_log(LOG_WARNING, "helper module regions (%s): %s; continuing without them",
+			CDMKM_CTL_PATH, strerror(-ret));
 	if (fs->opt.no_host) {
 		struct cdm_device *host = cdm_device_find(&fs->devices, "host");
 
@@ -217,6 +224,11 @@ int main(int argc, char **argv)
 		cdm_log_to_syslog();
 	fuse_daemonize(fs.opt.foreground);
 
+	/* after fuse_daemonize: its fork keeps no threads */
+	cdm_migrator_init(&fs.migrator);
+	ret = cdm_health_start(&fs);
+	if (ret)
+		cdm_log(LOG_WARNING, "cannot watch device health: %s", strerror(-ret));
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
 		ret = -ENOMEM;
@@ -228,6 +240,8 @@ int main(int argc, char **argv)
 	if (ret > 0)	/* terminated by a signal */
 		ret = 0;
 err_unmount:
+	cdm_health_stop(&fs);
+	cdm_migrator_stop(&fs);
 	fuse_session_unmount(se);
 err_signals:
 	fuse_remove_signal_handlers(se);

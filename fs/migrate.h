@@ -2,8 +2,9 @@
 /*
  * The migration planner: walks a file in bounded batches, stops when a
  * newer policy supersedes it, goes on past a batch that fails and reports
- * the first failed range.  Pure: the moving is done by the caller's ops,
- * so unit tests drive it with a fake backend.
+ * the first failed range, and ends early where a truncate cut the file
+ * short.  Pure: the moving is done by the caller's ops, so unit tests
+ * drive it with a fake backend.
  */
 #ifndef CDMFS_FS_MIGRATE_H
 #define CDMFS_FS_MIGRATE_H
@@ -20,6 +21,14 @@ struct cdm_migrate_ops {
 	bool (*superseded)(void *ctx);
 	/** Bytes moved so far, after each batch. May be NULL. */
 	void (*progress)(void *ctx, uint64_t done);
+	/**
+	 * The file's size now, or -errno.  May be NULL.  Asked before each
+	 * batch (a file truncated meanwhile ends there; one that grew is not
+	 * walked further: its new pages follow the new policy already) and
+	 * after a batch that failed: a range the file no longer has is no
+	 * failure, so only the part it still has is tried again.
+	 */
+	off_t (*size)(void *ctx);
 };
 
 struct cdm_migrate_result {

@@ -177,6 +177,32 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, fs->opt.attr_timeout);
 }
 
+/*
+ * -o reserve: allocate the pages a truncate adds to the file now, under its
+ * policy, so a full device says ENOSPC here rather than failing a page
+ * fault later (SIGBUS, or the OOM killer).  Writes past the end through
+ * passthrough never reach the daemon: only truncate growth is covered.
+ */
+static int reserve(struct cdm_inode *inode, struct fuse_file_info *fi,
+		   off_t from, off_t to)
+{
+	char path[CDM_PROCFD_MAX];
+	int fd = fi ? (int)fi->fh : -1, ret = 0;
+
+	if (fd < 0) {
+		cdm_procfd(path, inode->fd);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	/* shmem gives back what it allocated when it fails part way */
+	if (fallocate(fd, 0, from, to - from))
+		ret = errno == ENOMEM ? -ENOSPC : -errno;
+	if (!fi)
+		close(fd);
+	return ret;
+}
+
 static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -197,12 +223,15 @@ static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
 			return -errno;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
+		bool grow = !fstatat(inode->fd, "", &st, AT_EMPTY_PATH) &&
+			    attr->st_size > st.st_size;
 		int ret = 0;
 
-		if (!fstatat(inode->fd, "", &st, AT_EMPTY_PATH) &&
-		    attr->st_size > st.st_size)
+		if (grow)
 			ret = cdm_check_space(fs, inode,
 					      (uint64_t)(attr->st_size - st.st_size));
+		if (!ret && grow && fs->opt.reserve)
+			ret = reserve(inode, fi, st.st_size, attr->st_size);
 		if (!ret && (fi ? ftruncate(fi->fh, attr->st_size)
 				: truncate(path, attr->st_size)))
 			ret = -errno;
@@ -453,8 +482,9 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 
 /*
  * A regular file renamed into another device's directory moves its memory
- * there: same inode, open mappings keep working, the pages migrate.  Its
- * own policy (if any) goes: it now follows its new device.
+ * there: same inode, open mappings keep working, the pages migrate (in the
+ * background, as for setfattr).  Its own policy (if any) goes: it now
+ * follows its new device.
  */
 static int move_to_device(struct cdm_fs *fs, const struct stat *st,
 			  uint16_t devidx)
@@ -495,10 +525,14 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	}
 	/*
 	 * Across devices only single-link regular files (and inodes without
-	 * memory) move in place; mv(1) copies anything else on EXDEV.
+	 * memory) move in place, and not into or out of a helper-module
+	 * region; mv(1) copies anything else on EXDEV.
 	 */
 	if (cross && (S_ISDIR(st.st_mode) || flags & RENAME_EXCHANGE ||
-		      (S_ISREG(st.st_mode) && st.st_nlink > 1))) {
+		      (S_ISREG(st.st_mode) && st.st_nlink > 1) ||
+		      /* a region's files live in the module's own filesystem */
+		      fs->devices.dev[parent->dev].kind == CDM_KIND_COHERENT ||
+		      fs->devices.dev[newparent->dev].kind == CDM_KIND_COHERENT)) {
 		ret = -EXDEV;
 		goto out;
 	}
@@ -518,7 +552,7 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		ret = move_to_device(fs, &st, newparent->dev);
 		/* the name moved: say what did not, rename itself succeeded */
 		if (ret)
-			cdm_log(LOG_WARNING, "%s/%s: pages not all moved: %s",
+			cdm_log(LOG_WARNING, "%s/%s: cannot move its pages: %s",
 				fs->devices.dev[newparent->dev].name, newname,
 				strerror(-ret));
 		ret = 0;

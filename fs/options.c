@@ -134,6 +134,8 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 			o->keep_store = true;
 		else if (!strcmp(opt, "nohost"))
 			o->no_host = true;
+		else if (!strcmp(opt, "reserve"))
+			o->reserve = true;
 		else if (!strcmp(opt, "debug"))
 			o->debug = true;
 		else if (!strcmp(opt, "default_permissions"))
@@ -150,6 +152,15 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 		if (!*v)
 			return fail(err, errlen, "%s= needs a directory", opt);
 		*(!strcmp(opt, "store") ? &o->store : &o->sysroot) = v;
+		return 0;
+	}
+	if (!strcmp(opt, "migrate_batch")) {
+		/* whole pages; a batch is one mapping of the file */
+		if (cdm_parse_size(v, &o->migrate_batch) ||
+		    o->migrate_batch < 4096 || o->migrate_batch > (1ULL << 30) ||
+		    o->migrate_batch % 4096)
+			return fail(err, errlen,
+				    "migrate_batch=%s: expected a size from 4K to 1G in whole 4K pages (e.g. 2M)", v);
 		return 0;
 	}
 	if (!strcmp(opt, "attr_timeout")) {
@@ -189,6 +200,7 @@ int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
 	memset(o, 0, sizeof(*o));
 	o->sysroot = "";
 	o->attr_timeout = 1.0;
+	o->migrate_batch = CDM_MIGRATE_BATCH_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 

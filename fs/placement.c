@@ -9,7 +9,8 @@
  * own policy (inherit at creation, like default ACLs).  Without one, a file
  * follows its device directory's policy, and without that, bind:<device>.
  *
- * Lock order: mig->lock (held for a whole migration), then inode->lock.
+ * Setting a file's policy binds its new pages at once and hands the move
+ * of the existing ones to a worker (migrator.c).
  */
 #include <errno.h>
 #include <numaif.h>
@@ -19,28 +20,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cdmfs.h"
+#include "cdmfs/cdmkm.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
-#include "migrate.h"
-
-/* Bytes moved per mbind() call: a writer waits for at most one batch. */
-#define CDM_MIGRATE_BATCH (16UL << 20)
-/* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
-#define CDM_MIGRATE_RETRIES 5
-
-struct cdm_migration {
-	pthread_mutex_t lock;		/* held by the running migration */
-	/* the rest protected by inode->lock */
-	uint64_t gen;			/* bumped by each new policy */
-	uint64_t done, total;		/* bytes */
-	bool running;
-	char policy[CDM_POLICY_STRLEN];
-	char result[CDM_POLICY_STRLEN + 256];	/* last outcome */
-};
 
 /* The inode's own policy: 1 and @p, 0 if none, or -errno. */
 static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)
@@ -76,13 +61,19 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	return 0;
 }
 
-static int apply(struct cdm_fs *fs, const struct cdm_policy *p, int fd)
+/* Bind the future pages of backing object @fd of device @dev to @p. */
+static int apply(struct cdm_fs *fs, const struct cdm_policy *p, uint16_t dev,
+		 int fd)
 {
-	struct cdm_nodemask nodes;
-	int mode;
+	struct cdm_placement pl;
+	int ret;
 
-	cdm_policy_mempolicy(p, &fs->devices, &mode, &nodes);
-	return cdm_mbind_fd(fd, mode, &nodes, 0);
+	ret = cdm_policy_placement(p, &fs->devices, dev, &pl);
+	if (ret)
+		return ret;
+	if (pl.region)
+		return cdm_cdmkm_place(fd, pl.place, pl.nid);
+	return cdm_mbind_fd(fd, pl.mode, &pl.nodes, 0);
 }
 
 int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
@@ -112,7 +103,7 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		if (ret < 0)
 			return ret;
 	}
-	return apply(fs, &p, fd);
+	return apply(fs, &p, parent->dev, fd);
 }
 
 /* Bytes a policy may still allocate; UINT64_MAX when it falls back. */
@@ -152,151 +143,13 @@ int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 	return bytes > avail ? -ENOSPC : 0;
 }
 
-static struct cdm_migration *migration_of(struct cdm_inode *inode)
-{
-	struct cdm_migration *m;
-
-	pthread_mutex_lock(&inode->lock);
-	m = inode->mig;
-	if (!m) {
-		m = calloc(1, sizeof(*m));
-		if (m) {
-			pthread_mutex_init(&m->lock, NULL);
-			inode->mig = m;
-		}
-	}
-	pthread_mutex_unlock(&inode->lock);
-	return m;
-}
-
-void cdm_migration_free(struct cdm_migration *m)
-{
-	if (!m)
-		return;
-	pthread_mutex_destroy(&m->lock);
-	free(m);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-struct migrate_ctx {
-	struct cdm_inode *inode;
-	struct cdm_migration *m;
-	uint64_t gen;
-	int fd, mode;
-	struct cdm_nodemask nodes;
-	unsigned char *vec;
-	size_t pg;
-};
-
-static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
-{
-	struct migrate_ctx *c = ctx;
-	int r;
-
-	/*
-	 * A read() in flight holds a page for a moment and the kernel gives
-	 * up on it (EIO): try the batch again before calling it stuck.
-	 */
-	for (int tries = 0;; tries++) {
-		r = cdm_move_range(c->fd, off, len, c->mode, &c->nodes, c->vec);
-		if (r != -EIO || tries == CDM_MIGRATE_RETRIES)
-			break;
-		usleep(1000 << tries);
-	}
-
-	/* mincore's answer: the pages that were there to move */
-	for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
-		*moved += (c->vec[i] & 1) * c->pg;
-	return r;
-}
-
-static bool migrate_superseded(void *ctx)
-{
-	struct migrate_ctx *c = ctx;
-	bool s;
-
-	pthread_mutex_lock(&c->inode->lock);
-	s = c->m->gen != c->gen;
-	pthread_mutex_unlock(&c->inode->lock);
-	return s;
-}
-
-static void migrate_progress(void *ctx, uint64_t done)
-{
-	struct migrate_ctx *c = ctx;
-
-	pthread_mutex_lock(&c->inode->lock);
-	c->m->done = done;
-	pthread_mutex_unlock(&c->inode->lock);
-}
-
-static const struct cdm_migrate_ops migrate_ops = {
-	.move = migrate_move,
-	.superseded = migrate_superseded,
-	.progress = migrate_progress,
-};
-
-/* Move every resident page of @fd under @p; see migrate.h. */
-static int migrate(struct cdm_fs *fs, struct cdm_inode *inode,
-		   struct cdm_migration *m, uint64_t gen, int fd,
-		   const struct cdm_policy *p)
-{
-	struct migrate_ctx c = { .inode = inode, .m = m, .gen = gen, .fd = fd,
-				 .pg = (size_t)sysconf(_SC_PAGESIZE) };
-	struct cdm_migrate_result res;
-	double t0 = now();
-	struct stat st;
-	int ret;
-
-	cdm_policy_mempolicy(p, &fs->devices, &c.mode, &c.nodes);
-	/* new pages go to the new place from now on */
-	ret = cdm_mbind_fd(fd, c.mode, &c.nodes, 0);
-	if (ret)
-		return ret;
-	if (fstat(fd, &st))
-		return -errno;
-	c.vec = malloc(CDM_MIGRATE_BATCH / c.pg);
-	if (!c.vec)
-		return -ENOMEM;
-	pthread_mutex_lock(&inode->lock);
-	m->total = (uint64_t)st.st_blocks * 512;
-	pthread_mutex_unlock(&inode->lock);
-	cdm_migrate_run(st.st_size, CDM_MIGRATE_BATCH, &migrate_ops, &c, &res);
-	free(c.vec);
-	pthread_mutex_lock(&inode->lock);
-	if (m->gen == gen && res.error)
-		snprintf(m->result, sizeof(m->result),
-			 "failed bytes %lld-%lld: %s%s to %s",
-			 (long long)res.fail_start, (long long)res.fail_end,
-			 strerror(-res.error), res.error == -EIO ?
-			 " (pages pinned or target full)" : "", m->policy);
-	else if (m->gen == gen)
-		snprintf(m->result, sizeof(m->result),
-			 "done %llu bytes to %s in %.3f s",
-			 (unsigned long long)res.moved, m->policy, now() - t0);
-	pthread_mutex_unlock(&inode->lock);
-	if (res.error)
-		cdm_log(LOG_WARNING, "migration to %s: bytes %lld-%lld: %s",
-			m->policy, (long long)res.fail_start,
-			(long long)res.fail_end, strerror(-res.error));
-	return res.error;
-}
-
 int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		   const char *value, size_t size)
 {
 	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
-	struct cdm_migration *m;
+	struct cdm_placement pl;
 	struct cdm_policy p;
 	struct stat st;
-	uint64_t gen;
 	int ret, fd, n;
 
 	if (inode->dev == CDM_NO_DEVICE)
@@ -304,6 +157,10 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 	ret = cdm_policy_parse(value, size, &fs->devices, &p);
 	if (ret)
 		return ret;
+	/* e.g. a region's pages for a file outside it: refuse, change nothing */
+	if (p.mode != CDM_POLICY_INHERIT &&
+	    cdm_policy_placement(&p, &fs->devices, inode->dev, &pl))
+		return -EINVAL;
 	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (uid != 0 && uid != st.st_uid)
@@ -350,30 +207,15 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		if (ret)
 			goto out;
 	}
-	m = migration_of(inode);
-	if (!m) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	pthread_mutex_lock(&inode->lock);
-	gen = ++m->gen;
-	pthread_mutex_unlock(&inode->lock);
-	/* an older migration sees the new generation and yields */
-	pthread_mutex_lock(&m->lock);
-	pthread_mutex_lock(&inode->lock);
-	if (m->gen == gen) {
-		m->running = true;
-		m->done = m->total = 0;
-		cdm_policy_format(&p, &fs->devices, m->policy, sizeof(m->policy));
-	}
-	pthread_mutex_unlock(&inode->lock);
-	if (m->gen == gen)
-		ret = migrate(fs, inode, m, gen, fd, &p);
-	pthread_mutex_lock(&inode->lock);
-	if (m->gen == gen)
-		m->running = false;
-	pthread_mutex_unlock(&inode->lock);
-	pthread_mutex_unlock(&m->lock);
+	/*
+	 * New pages go to the new place from now on; the worker moves the
+	 * old ones.  The kernel's inode lock keeps setters of one file in
+	 * turn, so this binding and the migration's target agree.
+	 */
+	ret = apply(fs, &p, inode->dev, fd);
+	if (!ret)
+		ret = cdm_migrate_start(fs, inode, &p,
+					(uint64_t)st.st_blocks * 512);
 out:
 	close(fd);
 	return ret;
@@ -395,26 +237,6 @@ char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode)
 	return strdup(text);
 }
 
-char *cdm_migration_value(struct cdm_inode *inode)
-{
-	struct cdm_migration *m;
-	char *s = NULL;
-	int r;
-
-	pthread_mutex_lock(&inode->lock);
-	m = inode->mig;
-	if (!m)
-		r = asprintf(&s, "idle");
-	else if (m->running)
-		r = asprintf(&s, "running %llu/%llu bytes to %s",
-			     (unsigned long long)m->done,
-			     (unsigned long long)m->total, m->policy);
-	else
-		r = asprintf(&s, "idle, last: %s", m->result);
-	pthread_mutex_unlock(&inode->lock);
-	return r < 0 ? NULL : s;
-}
-
 /* Device of node @n, or -1. */
 static int device_of_node(struct cdm_fs *fs, int n)
 {
@@ -425,12 +247,51 @@ static int device_of_node(struct cdm_fs *fs, int n)
 }
 
 /*
+ * A file of a helper-module region: the module counts its pages (device
+ * pages are no NUMA node's: move_pages() says -ENOENT for them).  Drift:
+ * pages that are not where the policy puts them (preferred may spill to
+ * RAM); @lost: pages a dead device took with it.
+ */
+static int region_residency(struct cdm_fs *fs, uint16_t dev,
+			    const struct cdm_policy *p, int fd, uint64_t *bytes,
+			    uint64_t *drift, uint64_t *lost)
+{
+	struct cdmkm_residency res;
+	struct cdm_placement pl;
+	int ret;
+
+	ret = cdm_cdmkm_residency(fd, &res);
+	if (ret)
+		return ret;
+	if (cdm_policy_placement(p, &fs->devices, dev, &pl))
+		memset(&pl, 0, sizeof(pl));	/* stored before it was refused */
+	bytes[dev] += res.device;
+	*lost = res.lost;
+	*drift = 0;
+	if (pl.place == CDMKM_PLACE_RAM)
+		*drift += res.device;
+	for (int n = 0; n < CDMKM_MAX_NODES; n++) {
+		int d;
+
+		if (!res.ram[n])
+			continue;
+		d = device_of_node(fs, n);
+		if (d >= 0)
+			bytes[d] += res.ram[n];
+		if (pl.place == CDMKM_PLACE_DEVICE ||
+		    (pl.place == CDMKM_PLACE_RAM && pl.nid >= 0 && pl.nid != n))
+			*drift += res.ram[n];
+	}
+	return 0;
+}
+
+/*
  * Bytes per device from the kernel's per-page answer.  Pages of a file
  * placed on simulated devices only are counted on those devices (the
  * placement is logical: they are host RAM), split evenly.
  */
 static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
-		     uint64_t *bytes, uint64_t *drift)
+		     uint64_t *bytes, uint64_t *drift, uint64_t *lost)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	uint64_t *pages, other = 0, total = 0;
@@ -446,6 +307,11 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fs->devices.dev[inode->dev].kind == CDM_KIND_COHERENT) {
+		ret = region_residency(fs, inode->dev, &p, fd, bytes, drift, lost);
+		close(fd);
+		return ret;
+	}
 	pages = calloc(CDM_MAX_NODES, sizeof(*pages));
 	if (!pages) {
 		close(fd);
@@ -479,7 +345,7 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,
 			  bool want_drift)
 {
-	uint64_t *bytes, drift = 0;
+	uint64_t *bytes, drift = 0, lost = 0;
 	struct cdm_policy p;
 	char *buf = NULL;
 	size_t len = 0;
@@ -489,7 +355,7 @@ char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,
 	bytes = calloc(fs->devices.count, sizeof(*bytes));
 	if (!bytes)
 		return NULL;
-	ret = residency(fs, inode, bytes, &drift);
+	ret = residency(fs, inode, bytes, &drift, &lost);
 	if (!ret)
 		ret = cdm_effective_policy(fs, inode, &p);
 	f = ret ? NULL : open_memstream(&buf, &len);
@@ -511,6 +377,9 @@ char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,
 				(unsigned long long)bytes[i]);
 			sep = " ";
 		}
+		/* data a failed device took with it: reads say EIO */
+		if (lost)
+			fprintf(f, "%slost=%llu", sep, (unsigned long long)lost);
 	}
 	free(bytes);
 	if (fclose(f)) {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
+#include "cdmfs/cdmkm.h"
 #include "cdmfs/log.h"
 
 #define STORE_RUNDIR "/run/cdmfs"
@@ -123,6 +124,49 @@ static int store_prepare(struct cdm_fs *fs)
 	return fs->store_path ? 0 : -ENOMEM;
 }
 
+/*
+ * A region of the helper module keeps its files in its own filesystem,
+ * mounted on the device's directory of the store: files created there get
+ * the region's pages.  A mount left by an earlier daemon is reused.
+ */
+static int store_mount_region(struct cdm_fs *fs, const char *name)
+{
+	char path[PATH_MAX], opts[64];
+
+	snprintf(path, sizeof(path), "%s/%s", fs->store_path, name);
+	if (is_mountpoint(path))
+		return 0;
+	snprintf(opts, sizeof(opts), "region=%s", name);
+	if (mount("cdmkm", path, CDMKM_FSTYPE, MS_NOSUID | MS_NODEV, opts)) {
+		int ret = -errno;
+
+		cdm_log(LOG_ERR, "device %s: cannot mount the module's %s on %s: %s%s",
+			name, CDMKM_FSTYPE, path, strerror(errno),
+			errno == EPERM ? " (coherent devices need root)" : "");
+		return ret;
+	}
+	chmod(path, 01777);
+	cdm_log(LOG_INFO, "device %s: files in region %s (%s on %s)", name,
+		name, CDMKM_FSTYPE, path);
+	return 0;
+}
+
+static void store_unmount_regions(struct cdm_fs *fs)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < fs->devices.count; i++) {
+		if (fs->devices.dev[i].kind != CDM_KIND_COHERENT)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", fs->store_path,
+			 fs->devices.dev[i].name);
+		/* detached: a mapping still open keeps the files until it goes */
+		if (is_mountpoint(path) && umount2(path, MNT_DETACH))
+			cdm_log(LOG_WARNING, "device %s: cannot unmount %s: %s",
+				fs->devices.dev[i].name, path, strerror(errno));
+	}
+}
+
 static void close_devfds(struct cdm_fs *fs)
 {
 	for (size_t i = 0; fs->devfd && i < fs->devices.count; i++)
@@ -184,6 +228,11 @@ int cdm_store_open(struct cdm_fs *fs)
 				n, strerror(errno));
 			goto err_close;
 		}
+		if (fs->devices.dev[i].kind == CDM_KIND_COHERENT) {
+			ret = store_mount_region(fs, n);
+			if (ret)
+				goto err_close;
+		}
 		fs->devfd[i] = openat(fs->root.fd, n,
 				      O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fs->devfd[i] < 0) {
@@ -196,6 +245,7 @@ int cdm_store_open(struct cdm_fs *fs)
 	return 0;
 err_close:
 	close_devfds(fs);
+	store_unmount_regions(fs);
 	close(fs->root.fd);
 	fs->root.fd = -1;
 err_unmount:
@@ -213,6 +263,8 @@ void cdm_store_close(struct cdm_fs *fs)
 	if (fs->root.fd >= 0)
 		close(fs->root.fd);
 	fs->root.fd = -1;
+	if (!fs->opt.keep_store)
+		store_unmount_regions(fs);
 	if (fs->store_mounted && !fs->opt.keep_store) {
 		/* like tmpfs: unmounting frees the memory */
 		if (umount2(fs->store_path, MNT_DETACH))

@@ -228,8 +228,10 @@ static struct page *cdmkm_get_page(struct cdmkm_inode *ci, pgoff_t index,
 	if (IS_ERR(page))
 		return page;
 	old = xa_cmpxchg(&ci->pages, index, NULL, page, GFP_KERNEL);
-	if (!old)
+	if (!old) {
+		inode_add_bytes(&ci->vfs_inode, PAGE_SIZE);	/* st_blocks, du */
 		return page;
+	}
 	put_page(page);
 	if (xa_is_err(old))
 		return ERR_PTR(xa_err(old));
@@ -246,10 +248,12 @@ static void cdmkm_drop_pages(struct cdmkm_inode *ci, pgoff_t first,
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
 		xas_store(&xas, NULL);
-		if (xa_is_value(entry))
+		if (xa_is_value(entry)) {
 			ci->lost--;
-		else
+		} else {
+			inode_sub_bytes(&ci->vfs_inode, PAGE_SIZE);
 			put_page(entry);
+		}
 		if (need_resched()) {
 			xas_pause(&xas);
 			xas_unlock(&xas);
@@ -760,6 +764,15 @@ static size_t cdmkm_xattr_cost(const char *name, size_t size)
 	return strlen(name) + 1 + size;
 }
 
+/* simple_getattr() would count page cache pages, which these files have none of */
+static int cdmkm_getattr(struct mnt_idmap *idmap, const struct path *path,
+			 struct kstat *stat, u32 request_mask,
+			 unsigned int query_flags)
+{
+	generic_fillattr(idmap, request_mask, d_inode(path->dentry), stat);
+	return 0;
+}
+
 static int cdmkm_xattr_get(const struct xattr_handler *handler,
 			   struct dentry *dentry, struct inode *inode,
 			   const char *name, void *buffer, size_t size)
@@ -896,7 +909,7 @@ static void cdmkm_xattrs_free(struct cdmkm_inode *ci)
 
 static const struct inode_operations cdmkm_file_iops = {
 	.setattr = cdmkm_setattr,
-	.getattr = simple_getattr,
+	.getattr = cdmkm_getattr,
 	.listxattr = cdmkm_listxattr,
 };
 
@@ -1375,6 +1388,7 @@ static u64 region_kill_files(struct cdmkm_dev *r)
 			if (xa_is_value(entry) || !page_in_region(entry, r))
 				continue;
 			xa_store(&ci->pages, index, CDMKM_LOST, GFP_KERNEL);
+			inode_sub_bytes(&ci->vfs_inode, PAGE_SIZE);
 			put_page(entry);
 			ci->lost++;
 			lost++;

@@ -28,6 +28,7 @@ enum cdm_kind {
 	CDM_KIND_HBM,		/* CPU-less node faster than DRAM (HMAT) */
 	CDM_KIND_MEMORY,	/* any other CPU-less node (e.g. GPU memory) */
 	CDM_KIND_SIM,		/* simulated: host RAM with a size limit */
+	CDM_KIND_COHERENT,	/* ZONE_DEVICE region of the cdmkm module */
 };
 
 /** Node mask; bit n set = NUMA node n. */
@@ -52,6 +53,8 @@ struct cdm_device {
 	uint32_t read_latency_ns, write_latency_ns;
 	uint32_t read_bandwidth_mbs, write_bandwidth_mbs;
 	bool simulated;
+	/* CDM_KIND_COHERENT: node the region's memory belongs to, or -1 */
+	int region_node;
 };
 
 /**
@@ -78,6 +81,7 @@ struct cdm_device_list {
 
 extern const struct cdm_backend_ops cdm_numa_ops;
 extern const struct cdm_backend_ops cdm_sim_ops;
+extern const struct cdm_backend_ops cdm_cdmkm_ops;
 
 /* device.c */
 int cdm_device_list_add(struct cdm_device_list *list,
@@ -123,6 +127,22 @@ int cdm_move_range(int fd, off_t off, size_t len, int mode,
  * holes.  @other counts pages the kernel gave no node for.
  */
 int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other);
+
+/* cdmkm.c: files of the helper module's regions (include/cdmfs/cdmkm.h) */
+struct cdmkm_region;
+struct cdmkm_residency;
+/** The region named @name, from /dev/cdmkm; -ENODEV if there is none. */
+int cdm_cdmkm_region(const char *name, struct cdmkm_region *out);
+/** Where the future pages of cdmkmfs file @fd go (CDMKM_PLACE_*). */
+int cdm_cdmkm_place(int fd, uint32_t mode, int nid);
+/**
+ * Move the present pages of cdmkmfs file @fd in [@off, @off + @len) to the
+ * region (@to_device) or to RAM on node @nid (-1: any).  Returns 0, or the
+ * -errno of the first page left behind, at @failed; @moved counts bytes.
+ */
+int cdm_cdmkm_migrate(int fd, off_t off, size_t len, bool to_device, int nid,
+		      uint64_t *moved, off_t *failed);
+int cdm_cdmkm_residency(int fd, struct cdmkm_residency *res);
 
 /* sysfs.c: sysfs access through a sysroot prefix, and pure parsers. */
 

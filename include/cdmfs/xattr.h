@@ -25,8 +25,11 @@
 /** On a regular file: "DEV=BYTES ..." resident per device, from the
  * kernel's per-page answer (move_pages).  Read-only. */
 #define CDM_XATTR_RESIDENCY CDM_XATTR_PREFIX "residency"
-/** On a regular file: "idle", "running DONE/TOTAL bytes to POLICY", or
- * "idle, last: ..." with the outcome of the last migration. Read-only. */
+/** On a regular file: "idle", "running DONE/TOTAL bytes to POLICY" (with
+ * " (queued)" before a worker has it, " (superseded OLD after N bytes)"
+ * once a newer policy took over), or "idle, last: ..." with the outcome of
+ * the last migration.  setxattr of the policy returns while it runs: wait
+ * for it to stop saying "running".  Read-only. */
 #define CDM_XATTR_MIGRATION CDM_XATTR_PREFIX "migration"
 /** On a regular file: bytes resident outside its policy's devices, e.g.
  * moved by kernel tiering. Read-only. */

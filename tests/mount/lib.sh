@@ -53,6 +53,26 @@ eq() {
 # quiet "Removing leading '/'" notes
 getfattr() { command getfattr --absolute-names "$@"; }
 
+# wait_migration FILE [SECONDS]: setfattr user.cdm.policy and mv across
+# devices return before the pages have moved; wait (60 s at most) until
+# FILE's user.cdm.migration no longer says "running" and print what it
+# says then.  Fails on a timeout or a failed migration.
+wait_migration() {
+	local f=$1 secs=${2:-60} v i
+	for ((i = 0; i < secs * 20; i++)); do
+		if ! v=$(getfattr --only-values -n user.cdm.migration "$f" 2>&1); then
+			echo "wait_migration: $f: $v"
+			return 1
+		fi
+		case $v in
+		running*) sleep 0.05 ;;
+		*) echo "$f: $v"; [[ $v != *"last: failed"* ]]; return ;;
+		esac
+	done
+	echo "wait_migration: $f still says '$v' after $secs s"
+	return 1
+}
+
 WORK=$(mktemp -d /tmp/cdmfs-test.XXXXXX)
 MNT=$WORK/mnt
 STORE=$WORK/store

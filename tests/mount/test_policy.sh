@@ -20,6 +20,7 @@ eq "residency before" "$(get residency gpu0/f)" "gpu0=8388608"
 eq "migration before" "$(get migration gpu0/f)" "idle"
 check "setfattr bind:cxl0" setfattr -n user.cdm.policy -v bind:cxl0 gpu0/f
 eq "policy after" "$(get policy gpu0/f)" "bind:cxl0"
+check "the migration ends" wait_migration gpu0/f
 eq "residency after" "$(get residency gpu0/f)" "cxl0=8388608"
 check "migration reports the move" sh -c "getfattr --only-values -n user.cdm.migration gpu0/f | grep -q '^idle, last: done 8388608 bytes to bind:cxl0'"
 check "data unchanged" cmp gpu0/f "$WORK/ref"
@@ -41,10 +42,12 @@ done
 # inherit and removal fall back to the device directory
 check "setfattr inherit" setfattr -n user.cdm.policy -v inherit gpu0/f
 eq "back to the device's policy" "$(get policy gpu0/f)" "bind:gpu0"
+wait_migration gpu0/f >/dev/null
 eq "residency back" "$(get residency gpu0/f)" "gpu0=8388608"
 setfattr -n user.cdm.policy -v interleave:gpu0,cxl0 gpu0/f
 check "setfattr -x drops the file's own policy" setfattr -x user.cdm.policy gpu0/f
 eq "policy after removal" "$(get policy gpu0/f)" "bind:gpu0"
+check "the migration ends" wait_migration gpu0/f
 
 # directories pass their policy to what is created in them
 mkdir gpu0/d
@@ -81,13 +84,19 @@ free_kb=$(df --output=avail cxl0 | tail -1 | tr -d ' ')
 check "df cxl0 still sane ($free_kb K free)" [ "$free_kb" -gt 0 -a "$free_kb" -le 32768 ]
 rm -f gpu0/big
 
-# no write lost while a file migrates back and forth under a writer
+# no write lost while a file migrates back and forth under a writer (each
+# policy supersedes the one before while it runs)
 dd if=/dev/zero of=gpu0/w bs=1M count=16 status=none
 python3 "$here/stamper.py" gpu0/w 3 &
 wpid=$!
 sleep 0.3
 for p in bind:cxl0 bind:gpu0 interleave:gpu0,cxl0 bind:cxl0; do
 	setfattr -n user.cdm.policy -v "$p" gpu0/w || not_ok "setfattr $p under a writer"
+done
+check "the last migration ends" wait_migration gpu0/w
+for p in bind:gpu0 bind:cxl0; do
+	setfattr -n user.cdm.policy -v "$p" gpu0/w || not_ok "setfattr $p under a writer"
+	wait_migration gpu0/w >/dev/null || not_ok "migration to $p under a writer"
 done
 wait "$wpid"
 eq "writer saw every stamp it wrote (exit status)" "$?" 0

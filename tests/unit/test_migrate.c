@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The migration planner against a fake backend: batching, supersede,
- * partial failure. */
+ * partial failure, a truncate while it walks. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +20,10 @@ struct fake {
 	int fail_call;		/* 1-based call that fails, 0 none */
 	int supersede_after;	/* calls before a newer policy, 0 never */
 	uint64_t progress;
+	/* a truncate to truncate_to during call truncate_call (1-based) */
+	int truncate_call;
+	off_t truncate_to, size;
+	int size_calls;
 };
 
 static int fake_move(void *ctx, off_t off, size_t len, uint64_t *moved)
@@ -28,10 +32,26 @@ static int fake_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 
 	f->off[f->calls] = off;
 	f->len[f->calls] = len;
-	if (++f->calls == f->fail_call)
+	if (++f->calls == f->truncate_call) {
+		f->size = f->truncate_to;
+		/* pages that went from under the move: the kernel says EIO */
+		if (off + (off_t)len > f->size) {
+			*moved += f->size > off ? (uint64_t)(f->size - off) : 0;
+			return -EIO;
+		}
+	}
+	if (f->calls == f->fail_call)
 		return -EIO;
 	*moved += len;
 	return 0;
+}
+
+static off_t fake_size(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->size_calls++;
+	return f->size;
 }
 
 static bool fake_superseded(void *ctx)
@@ -53,6 +73,13 @@ static const struct cdm_migrate_ops ops = {
 	.move = fake_move,
 	.superseded = fake_superseded,
 	.progress = fake_progress,
+};
+
+static const struct cdm_migrate_ops sized_ops = {
+	.move = fake_move,
+	.superseded = fake_superseded,
+	.progress = fake_progress,
+	.size = fake_size,
 };
 
 static void test_batching(void **state)
@@ -117,6 +144,100 @@ static void test_partial_failure(void **state)
 	assert_int_equal(r.moved, 48 * MiB);
 }
 
+static void test_small_batches(void **state)
+{
+	struct fake f = { 0 };
+	struct cdm_migrate_result r;
+
+	/* 2 MiB batches over 9 MiB: four whole ones and the tail */
+	cdm_migrate_run(9 * MiB, 2 * MiB, &ops, &f, &r);
+	assert_int_equal(f.calls, 5);
+	assert_int_equal(f.off[4], 8 * MiB);
+	assert_int_equal(f.len[4], 1 * MiB);
+	assert_int_equal(r.moved, 9 * MiB);
+}
+
+static void test_supersede_after_failure(void **state)
+{
+	struct fake f = { .fail_call = 1, .supersede_after = 2 };
+	struct cdm_migrate_result r;
+
+	/* the failure is kept, and the newer policy still stops the walk */
+	cdm_migrate_run(64 * MiB, 16 * MiB, &ops, &f, &r);
+	assert_true(r.superseded);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(r.error, -EIO);
+	assert_int_equal(r.fail_start, 0);
+}
+
+static void test_truncated_before_batch(void **state)
+{
+	struct fake f = { .size = 20 * MiB };
+	struct cdm_migrate_result r;
+
+	/* shrank after the walk was planned: it ends at the new size */
+	cdm_migrate_run(64 * MiB, 16 * MiB, &sized_ops, &f, &r);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(f.len[1], 4 * MiB);
+	assert_int_equal(r.moved, 20 * MiB);
+	assert_int_equal(r.error, 0);
+
+	/* grew: the walk stays within what it planned */
+	f = (struct fake){ .size = 100 * MiB };
+	cdm_migrate_run(32 * MiB, 16 * MiB, &sized_ops, &f, &r);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(r.moved, 32 * MiB);
+}
+
+static void test_truncated_during_batch(void **state)
+{
+	struct fake f = { .size = 64 * MiB, .truncate_call = 2,
+			  .truncate_to = 20 * MiB };
+	struct cdm_migrate_result r;
+
+	/*
+	 * Batch 2 (16-32 MiB) loses 20-32 MiB under it and fails: no
+	 * failure, the part the file still has is tried again, and the walk
+	 * ends there.
+	 */
+	cdm_migrate_run(64 * MiB, 16 * MiB, &sized_ops, &f, &r);
+	assert_int_equal(r.error, 0);
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(r.batches, 3);
+	assert_int_equal(f.off[2], 16 * MiB);
+	assert_int_equal(f.len[2], 4 * MiB);
+	assert_int_equal(r.moved, 20 * MiB);	/* the retry counts once */
+	assert_int_equal(f.progress, r.moved);
+
+	/* truncated to below the batch: nothing left to try */
+	f = (struct fake){ .size = 64 * MiB, .truncate_call = 2,
+			   .truncate_to = 8 * MiB };
+	cdm_migrate_run(64 * MiB, 16 * MiB, &sized_ops, &f, &r);
+	assert_int_equal(r.error, 0);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(r.moved, 16 * MiB);
+
+	/* a real failure inside what is left is still reported */
+	f = (struct fake){ .size = 64 * MiB, .truncate_call = 2,
+			   .truncate_to = 20 * MiB, .fail_call = 3 };
+	cdm_migrate_run(64 * MiB, 16 * MiB, &sized_ops, &f, &r);
+	assert_int_equal(r.error, -EIO);
+	assert_int_equal(r.fail_start, 16 * MiB);
+	assert_int_equal(r.fail_end, 20 * MiB);
+}
+
+static void test_size_unknown(void **state)
+{
+	struct fake f = { .size = -EBADF };
+	struct cdm_migrate_result r;
+
+	/* an fstat that fails changes nothing: the planned walk goes on */
+	cdm_migrate_run(32 * MiB, 16 * MiB, &sized_ops, &f, &r);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(r.moved, 32 * MiB);
+	assert_true(f.size_calls >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +245,11 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_supersede),
 		cmocka_unit_test(test_partial_failure),
+		cmocka_unit_test(test_small_batches),
+		cmocka_unit_test(test_supersede_after_failure),
+		cmocka_unit_test(test_truncated_before_batch),
+		cmocka_unit_test(test_truncated_during_batch),
+		cmocka_unit_test(test_size_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -47,6 +48,35 @@ static void test_basic(void **state)
 	assert_int_equal(o.sims.dev[1].size, 4ULL << 30);
 	assert_null(o.fuse_opts);
 	assert_true(o.attr_timeout == 1.0);
+	assert_int_equal(o.migrate_batch, CDM_MIGRATE_BATCH_DEFAULT);
+	assert_false(o.reserve);
+	cdm_options_free(&o);
+}
+
+static void test_migrate_batch_reserve(void **state)
+{
+	static const struct { const char *v; uint64_t want; } ok[] = {
+		{ "4K", 4096 }, { "2M", 2 << 20 }, { "4m", 4 << 20 },
+		{ "1G", 1 << 30 }, { "65536", 65536 },
+	};
+	struct cdm_options o;
+	char err[256] = "", opt[64];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(opt, sizeof(opt), "migrate_batch=%s", ok[i].v);
+		assert_int_equal(parse(ARGV("-o", w(opt), "/m"), 3, &o, err), 0);
+		assert_int_equal(o.migrate_batch, ok[i].want);
+		cdm_options_free(&o);
+	}
+	assert_int_equal(parse(ARGV("-o", w("reserve,sim=a:1G"), "/m"), 3, &o,
+			       err), 0);
+	assert_true(o.reserve);
+	assert_int_equal(o.migrate_batch, CDM_MIGRATE_BATCH_DEFAULT);
+	cdm_options_free(&o);
+	/* the last one given wins, as for every option */
+	assert_int_equal(parse(ARGV("-o", w("migrate_batch=8M"), "-o",
+				    w("migrate_batch=1M"), "/m"), 5, &o, err), 0);
+	assert_int_equal(o.migrate_batch, 1 << 20);
 	cdm_options_free(&o);
 }
 
@@ -121,6 +151,14 @@ static void test_bad_options(void **state)
 	expect_error("attr_timeout=abc", "attr_timeout");
 	expect_error("attr_timeout=-1", "attr_timeout");
 	expect_error("store=", "store=");
+	expect_error("migrate_batch=", "migrate_batch");
+	expect_error("migrate_batch=0", "migrate_batch");
+	expect_error("migrate_batch=2K", "4K to 1G");
+	expect_error("migrate_batch=6000", "whole 4K pages");
+	expect_error("migrate_batch=2G", "4K to 1G");
+	expect_error("migrate_batch=2X", "migrate_batch");
+	expect_error("migrate_batch=-4K", "migrate_batch");
+	expect_error("reserve=1", "unknown option 'reserve=1'");
 }
 
 static void test_bad_args(void **state)
@@ -150,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_mount_style),
 		cmocka_unit_test(test_alias),
+		cmocka_unit_test(test_migrate_batch_reserve),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_bad_args),
 	};

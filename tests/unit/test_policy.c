@@ -6,9 +6,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "cdmfs/cdmkm.h"
 #include "cdmfs/policy.h"
 
 static struct cdm_device_list devs;
@@ -24,6 +26,15 @@ static int setup(void **state)
 		if (i < 3)
 			cdm_nodemask_set(&d.nodes, i);
 		d.simulated = i == 3;
+		d.kind = i == 0 ? CDM_KIND_HOST : i < 3 ? CDM_KIND_CXL : CDM_KIND_SIM;
+		assert_int_equal(cdm_device_list_add(&devs, &d), 0);
+	}
+	/* two regions of the helper module: devices 4 and 5 */
+	for (int i = 0; i < 2; i++) {
+		struct cdm_device d = { .tier = -1, .node = -1,
+					.kind = CDM_KIND_COHERENT };
+
+		snprintf(d.name, sizeof(d.name), "cdm%d", i);
 		assert_int_equal(cdm_device_list_add(&devs, &d), 0);
 	}
 	return 0;
@@ -132,6 +143,52 @@ static void test_mempolicy(void **state)
 	assert_false(cdm_policy_has_device(&p, 2));
 }
 
+/* A policy for a file of device @filedev: 0 and @out, or -errno. */
+static int place(const char *s, uint16_t filedev, struct cdm_placement *out)
+{
+	struct cdm_policy p;
+
+	assert_int_equal(parse(s, &p), 0);
+	return cdm_policy_placement(&p, &devs, filedev, out);
+}
+
+static void test_placement(void **state)
+{
+	struct cdm_placement pl;
+
+	/* a file of node1: NUMA policy, no region */
+	assert_int_equal(place("bind:node2", 1, &pl), 0);
+	assert_false(pl.region);
+	assert_int_equal(pl.mode, MPOL_BIND);
+	assert_true(cdm_nodemask_test(&pl.nodes, 2));
+	assert_int_equal(place("bind:cdm0", 1, &pl), -EINVAL);
+	assert_int_equal(place("interleave:node1,cdm0", 1, &pl), -EINVAL);
+
+	/* a file of region cdm0 (device 4) */
+	assert_int_equal(place("bind:cdm0", 4, &pl), 0);
+	assert_true(pl.region);
+	assert_int_equal(pl.place, CDMKM_PLACE_DEVICE);
+	assert_int_equal(place("preferred:cdm0", 4, &pl), 0);
+	assert_int_equal(pl.place, CDMKM_PLACE_PREFERRED);
+	assert_int_equal(place("bind:node2", 4, &pl), 0);
+	assert_int_equal(pl.place, CDMKM_PLACE_RAM);
+	assert_int_equal(pl.nid, 2);
+	assert_int_equal(place("preferred:node1", 4, &pl), 0);
+	assert_int_equal(pl.place, CDMKM_PLACE_RAM);
+	assert_int_equal(pl.nid, 1);
+	/* the host (any CPU node) and simulated devices: RAM anywhere */
+	assert_int_equal(place("bind:host", 4, &pl), 0);
+	assert_int_equal(pl.place, CDMKM_PLACE_RAM);
+	assert_int_equal(pl.nid, -1);
+	assert_int_equal(place("bind:gpu0", 4, &pl), 0);
+	assert_int_equal(pl.nid, -1);
+
+	/* what the module cannot do */
+	assert_int_equal(place("bind:cdm1", 4, &pl), -EINVAL);
+	assert_int_equal(place("interleave:cdm0,node1", 4, &pl), -EINVAL);
+	assert_int_equal(place("interleave:node1,node2", 4, &pl), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_too_many),
 		cmocka_unit_test(test_mempolicy),
+		cmocka_unit_test(test_placement),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -185,6 +185,33 @@ cdm_cleanup() {
 	fi
 }
 
+# wait_migration FILE [SECONDS]: setfattr user.cdm.policy and mv across
+# devices return before the pages have moved; poll FILE's
+# user.cdm.migration until it no longer says "running" (60 s at most) and
+# print what it says then.  Fails on a timeout or a failed migration.  The
+# poll backs off from 50 to 400 ms: each getfattr is an exec, which in TCG
+# takes CPU from the migration and the writers being measured.
+wait_migration() {
+	_ms=0
+	_step=50
+	while [ "$_ms" -lt $((${2:-60} * 1000)) ]; do
+		if ! _m=$(getfattr --only-values -n user.cdm.migration "$1" 2>&1); then
+			echo "wait_migration: $1: $_m"
+			return 1
+		fi
+		case $_m in
+		running*) ;;
+		*"last: failed"*) echo "$_m"; return 1 ;;
+		*) echo "$_m"; return 0 ;;
+		esac
+		sleep "$((_step / 1000)).$(printf %03d $((_step % 1000)))"
+		_ms=$((_ms + _step))
+		[ "$_step" -ge 400 ] || _step=$((_step * 2))
+	done
+	echo "wait_migration: $1 still says '$_m' after ${2:-60} s"
+	return 1
+}
+
 # stamp_of FILE [PAGE]: the sequence number stamper left in PAGE (default 0)
 stamp_of() {
 	od -An -tu8 -N8 -j "$((${2:-0} * 4096))" "$1" | tr -d ' '

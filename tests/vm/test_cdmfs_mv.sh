@@ -4,8 +4,11 @@
 # every page is on the new node (move_pages; the writer's own numa_maps),
 # the inode is the same, the writer never got SIGBUS, every page holds the
 # last stamp the writer put there (read back with read(2)), and the writer
-# always read back its own previous stamp.  node1 -> node2, then back.
-# Also: holes stay holes, and pages added after the mv go to the new node.
+# always read back its own previous stamp.  node1 -> node2, then back.  mv
+# returns before the pages have moved: the test waits for
+# user.cdm.migration to stop saying "running".
+# Also: holes stay holes, and pages added right after the mv go to the new
+# node.
 # shellcheck source=tests/vm/lib.sh
 . "$CDMFS_SRC/tests/vm/lib.sh"
 
@@ -33,9 +36,12 @@ move() {
 	t0=$(date +%s.%N)
 	check "mv node$from/f node$to/f" mv "$MNT/node$from/f" "$MNT/node$to/f"
 	t1=$(date +%s.%N)
+	check "its migration ends" wait_migration "$MNT/node$to/f"
+	t2=$(date +%s.%N)
 	after=$(stamp_of "$MNT/node$to/f")
-	echo "     mv took $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")s; the writer made $((after - before)) passes over $PAGES pages meanwhile"
-	check_num "the writer kept writing during the mv (passes)" "$((after - before))" -ge 1
+	echo "     user.cdm.migration: $(getfattr --only-values -n user.cdm.migration "$MNT/node$to/f")"
+	echo "     mv returned in $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")s, its migration was seen done after $(awk "BEGIN { printf \"%.2f\", $t2 - $t0 }")s; the writer made $((after - before)) passes over $PAGES pages meanwhile"
+	check_num "the writer kept writing during the migration (passes)" "$((after - before))" -ge 1
 	check "the writer kept writing after the mv" wait_stamp "$MNT/node$to/f" $((after + 2))
 	wline=$(numa_maps_of $wpid "$MNT/")
 	echo "     writer's numa_maps: $wline"
@@ -61,14 +67,17 @@ echo "     --- holes and growth"
 dd if=/dev/urandom of="$MNT/node1/sparse" bs=4k count=1 seek=25600 status=none
 dd if=/dev/urandom of="$MNT/node1/sparse" bs=4k count=1 seek=10 conv=notrunc status=none
 check "mv a sparse file node1 -> node2" mv "$MNT/node1/sparse" "$MNT/node2/sparse"
+check "its migration ends" wait_migration "$MNT/node2/sparse"
 # shellcheck disable=SC2046 # three numbers
 set -- $(page_counts "$MNT/node2/sparse" 2)
 check "sparse file: $1/$2 resident pages on node2, of $3 (holes not filled)" \
 	test "$1 $2 $3" = "2 2 25601"
-# Pages added after the mv follow the file to its new device.
+# Pages added right after the mv (the migration may still run) follow the
+# file to its new device.
 dd if=/dev/urandom of="$MNT/node1/g" bs=1M count=4 status=none
 check "mv a 4 MiB file node1 -> node2" mv "$MNT/node1/g" "$MNT/node2/g"
 dd if=/dev/urandom of="$MNT/node2/g" bs=1M count=4 oflag=append conv=notrunc status=none
+check "its migration ends" wait_migration "$MNT/node2/g"
 check_pages "node2/g grown to 8 MiB after the mv" "$MNT/node2/g" 2
 rm -f "$MNT/node2/sparse" "$MNT/node2/g"
 cdm_umount

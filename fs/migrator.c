@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Migration workers: move a file's existing pages to its newest policy in
+ * the background.
+ *
+ * Setting a policy (placement.c) binds the file's new pages at once and
+ * queues the file here; the setxattr returns.  The kernel holds the inode
+ * lock around setxattr, removexattr and rename until the daemon answers,
+ * so a migration done inside the request would make the next setfattr on
+ * the file wait for it; done here, a newer policy reaches a running
+ * migration, which notices it between batches and walks the file again
+ * toward the newest (pages it already moved must move on too).
+ *
+ * A queued or running migration holds a lookup on its inode, so neither a
+ * FORGET nor an unlink frees it under the worker; the worker works on an fd
+ * of its own.  A truncate meanwhile ends the walk early (migrate.h).
+ * user.cdm.migration shows the progress, then the outcome.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdmfs.h"
+#include "cdmfs/cdmkm.h"
+#include "cdmfs/log.h"
+#include "migrate.h"
+
+/* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
+#define CDM_MIGRATE_RETRIES 5
+
+struct cdm_migration {
+	struct cdm_migration *next;	/* protected by fs->migrator.lock */
+	struct cdm_inode *inode;	/* the file; set once */
+	/* the rest protected by inode->lock */
+	uint64_t gen;			/* bumped by each new policy */
+	struct cdm_policy target;	/* the newest policy */
+	char policy[CDM_POLICY_STRLEN];	/* its text */
+	uint64_t done, total;		/* bytes toward target */
+	bool busy;			/* queued or running: holds a lookup */
+	bool queued;			/* no worker has it yet */
+	/* policies a running migration gave up for a newer one */
+	unsigned int superseded;
+	char old[CDM_POLICY_STRLEN];	/* the last of them */
+	uint64_t old_done;		/* bytes it had moved */
+	char result[2 * CDM_POLICY_STRLEN + 256];	/* last outcome */
+};
+
+void cdm_migrator_init(struct cdm_migrator *mg)
+{
+	pthread_mutex_init(&mg->lock, NULL);
+	pthread_cond_init(&mg->cond, NULL);
+	mg->head = mg->tail = NULL;
+	mg->nthread = mg->nidle = 0;
+	mg->stop = false;
+	atomic_store(&mg->stopping, false);
+}
+
+void cdm_migration_free(struct cdm_migration *m)
+{
+	free(m);
+}
+
+static struct cdm_migration *migration_of(struct cdm_inode *inode)
+{
+	struct cdm_migration *m;
+
+	pthread_mutex_lock(&inode->lock);
+	m = inode->mig;
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (m) {
+			m->inode = inode;
+			inode->mig = m;
+		}
+	}
+	pthread_mutex_unlock(&inode->lock);
+	return m;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct migrate_ctx {
+	struct cdm_fs *fs;
+	struct cdm_migration *m;
+	uint64_t gen;
+	int fd;
+	struct cdm_placement pl;	/* where the policy puts the pages */
+	unsigned char *vec;
+	size_t pg;
+};
+
+/*
+ * A file of a helper-module region: the module moves what is present (it
+ * batches again inside, 2 MiB per lock hold).  A preferred region that is
+ * full leaves the rest in RAM, as its allocations would.
+ */
+static int migrate_move_region(struct migrate_ctx *c, off_t off, size_t len,
+			       uint64_t *moved)
+{
+	uint64_t bytes = 0;
+	off_t failed;
+	int r;
+
+	r = cdm_cdmkm_migrate(c->fd, off, len, c->pl.place != CDMKM_PLACE_RAM,
+			      c->pl.nid, &bytes, &failed);
+	*moved += bytes;
+	if (r == -ENOSPC && c->pl.place == CDMKM_PLACE_PREFERRED)
+		r = 0;
+	sched_yield();
+	return r;
+}
+
+static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
+{
+	struct migrate_ctx *c = ctx;
+	int r;
+
+	if (c->pl.region)
+		return migrate_move_region(c, off, len, moved);
+	/*
+	 * A read() in flight holds a page for a moment and the kernel gives
+	 * up on it (EIO): try the batch again before calling it stuck.
+	 */
+	for (int tries = 0;; tries++) {
+		r = cdm_move_range(c->fd, off, len, c->pl.mode, &c->pl.nodes,
+				   c->vec);
+		if (r != -EIO || tries == CDM_MIGRATE_RETRIES)
+			break;
+		usleep(1000 << tries);
+	}
+
+	/* mincore's answer: the pages that were there to move */
+	for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
+		*moved += (c->vec[i] & 1) * c->pg;
+	/* a writer that waited for this batch runs before the next one */
+	sched_yield();
+	return r;
+}
+
+static bool migrate_superseded(void *ctx)
+{
+	struct migrate_ctx *c = ctx;
+	struct cdm_inode *inode = c->m->inode;
+	bool s;
+
+	if (atomic_load_explicit(&c->fs->migrator.stopping,
+				 memory_order_relaxed))
+		return true;
+	pthread_mutex_lock(&inode->lock);
+	s = c->m->gen != c->gen;
+	pthread_mutex_unlock(&inode->lock);
+	return s;
+}
+
+static void migrate_progress(void *ctx, uint64_t done)
+{
+	struct migrate_ctx *c = ctx;
+	struct cdm_inode *inode = c->m->inode;
+
+	pthread_mutex_lock(&inode->lock);
+	if (c->m->gen == c->gen)	/* else the count is the newer one's */
+		c->m->done = done;
+	pthread_mutex_unlock(&inode->lock);
+}
+
+static off_t migrate_size(void *ctx)
+{
+	struct migrate_ctx *c = ctx;
+	struct stat st;
+
+	return fstat(c->fd, &st) ? -errno : st.st_size;
+}
+
+static const struct cdm_migrate_ops migrate_ops = {
+	.move = migrate_move,
+	.superseded = migrate_superseded,
+	.progress = migrate_progress,
+	.size = migrate_size,
+};
+
+/* One walk over the file toward policy @p of generation @gen. */
+static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
+			 uint64_t gen, const struct cdm_policy *p, int fd,
+			 unsigned char *vec, size_t batch,
+			 struct cdm_migrate_result *res)
+{
+	struct migrate_ctx c = { .fs = fs, .m = m, .gen = gen, .fd = fd,
+				 .vec = vec,
+				 .pg = (size_t)sysconf(_SC_PAGESIZE) };
+	struct stat st;
+	int ret;
+
+	/*
+	 * Bound at setxattr already; again, because a batch of a policy this
+	 * one superseded binds its range to the old one as it moves it.
+	 */
+	ret = cdm_policy_placement(p, &fs->devices, m->inode->dev, &c.pl);
+	if (!ret)
+		ret = c.pl.region ? cdm_cdmkm_place(fd, c.pl.place, c.pl.nid) :
+				    cdm_mbind_fd(fd, c.pl.mode, &c.pl.nodes, 0);
+	if (!ret && fstat(fd, &st))
+		ret = -errno;
+	if (ret) {
+		memset(res, 0, sizeof(*res));
+		res->error = ret;
+		return;
+	}
+	pthread_mutex_lock(&m->inode->lock);
+	if (m->gen == gen)
+		m->total = (uint64_t)st.st_blocks * 512;
+	pthread_mutex_unlock(&m->inode->lock);
+	cdm_migrate_run(st.st_size, batch, &migrate_ops, &c, res);
+}
+
+/* " (superseded bind:x after N bytes)": what newer policies cut short. */
+static void format_superseded(const struct cdm_migration *m, char *buf,
+			      size_t len)
+{
+	if (!m->superseded)
+		buf[0] = '\0';
+	else if (m->superseded == 1)
+		snprintf(buf, len, " (superseded %s after %llu bytes)", m->old,
+			 (unsigned long long)m->old_done);
+	else
+		snprintf(buf, len, " (superseded %u policies, the last %s after %llu bytes)",
+			 m->superseded, m->old, (unsigned long long)m->old_done);
+}
+
+/* Record how the walk toward m->policy ended; under inode->lock. */
+static void record(struct cdm_migration *m,
+		   const struct cdm_migrate_result *res, double secs)
+{
+	char sup[CDM_POLICY_STRLEN + 96];
+
+	format_superseded(m, sup, sizeof(sup));
+	if (res->error && res->fail_end)
+		snprintf(m->result, sizeof(m->result),
+			 "failed bytes %lld-%lld: %s%s to %s%s",
+			 (long long)res->fail_start, (long long)res->fail_end,
+			 strerror(-res->error), res->error == -EIO ?
+			 " (pages pinned or target full)" : "", m->policy, sup);
+	else if (res->error)
+		snprintf(m->result, sizeof(m->result), "failed: %s to %s%s",
+			 strerror(-res->error), m->policy, sup);
+	else
+		snprintf(m->result, sizeof(m->result),
+			 "done %llu bytes to %s in %.3f s%s",
+			 (unsigned long long)res->moved, m->policy, secs, sup);
+}
+
+/* @inode's path in the store, for the log. */
+static void name_of(struct cdm_inode *inode, char *buf, size_t len)
+{
+	char path[CDM_PROCFD_MAX];
+	ssize_t n;
+
+	cdm_procfd(path, inode->fd);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		snprintf(buf, len, "inode %llu",
+			 (unsigned long long)inode->src_ino);
+	else
+		buf[n] = '\0';
+}
+
+/* Walk @m's file until it is on its newest policy, or the daemon stops. */
+static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
+{
+	struct cdm_inode *inode = m->inode;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	/* whole pages of this machine: each batch is a mapping */
+	size_t batch = (fs->opt.migrate_batch + pg - 1) / pg * pg;
+	struct cdm_migrate_result res = { 0 };
+	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN], name[PATH_MAX];
+	unsigned char *vec;
+	struct cdm_policy p;
+	uint64_t gen;
+	double t0;
+	int fd, err = 0;
+
+	cdm_procfd(path, inode->fd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		err = -errno;
+	vec = malloc(batch / pg);
+	if (!vec && !err)
+		err = -ENOMEM;
+	pthread_mutex_lock(&inode->lock);
+	m->queued = false;
+	for (;;) {
+		gen = m->gen;
+		p = m->target;
+		strcpy(text, m->policy);
+		pthread_mutex_unlock(&inode->lock);
+		t0 = now();
+		if (err)
+			res.error = err;
+		else
+			migrate_pass(fs, m, gen, &p, fd, vec, batch, &res);
+		pthread_mutex_lock(&inode->lock);
+		if (res.superseded && atomic_load(&fs->migrator.stopping)) {
+			name_of(inode, name, sizeof(name));
+			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest stays where it is",
+				name, text, (unsigned long long)res.moved);
+			break;
+		}
+		if (m->gen != gen && !err)
+			continue;	/* walk again, toward the newest */
+		record(m, &res, now() - t0);
+		if (res.error) {
+			name_of(inode, name, sizeof(name));
+			cdm_log(LOG_WARNING, "%s: migration %s", name, m->result);
+		}
+		break;
+	}
+	m->busy = false;
+	pthread_mutex_unlock(&inode->lock);
+	free(vec);
+	if (fd >= 0)
+		close(fd);
+	cdm_inode_put(&fs->table, inode, 1);	/* may free m */
+}
+
+static void *worker(void *arg)
+{
+	struct cdm_fs *fs = arg;
+	struct cdm_migrator *mg = &fs->migrator;
+
+	pthread_mutex_lock(&mg->lock);
+	for (;;) {
+		struct cdm_migration *m;
+
+		mg->nidle++;
+		while (!mg->stop && !mg->head)
+			pthread_cond_wait(&mg->cond, &mg->lock);
+		mg->nidle--;
+		if (mg->stop)
+			break;
+		m = mg->head;
+		mg->head = m->next;
+		if (!mg->head)
+			mg->tail = NULL;
+		m->next = NULL;
+		pthread_mutex_unlock(&mg->lock);
+		migrate(fs, m);
+		pthread_mutex_lock(&mg->lock);
+	}
+	pthread_mutex_unlock(&mg->lock);
+	return NULL;
+}
+
+/* Queue @m for a worker, starting one if none is idle. */
+static int enqueue(struct cdm_fs *fs, struct cdm_migration *m)
+{
+	struct cdm_migrator *mg = &fs->migrator;
+	int ret = 0;
+
+	pthread_mutex_lock(&mg->lock);
+	if (mg->stop) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	if (!mg->nidle && mg->nthread < CDM_MIGRATE_WORKERS) {
+		ret = -pthread_create(&mg->thread[mg->nthread], NULL, worker,
+				      fs);
+		if (!ret)
+			mg->nthread++;
+		else if (mg->nthread)
+			ret = 0;	/* the ones there will get to it */
+		if (ret)
+			goto out;
+	}
+	m->next = NULL;
+	if (mg->tail)
+		mg->tail->next = m;
+	else
+		mg->head = m;
+	mg->tail = m;
+	pthread_cond_signal(&mg->cond);
+out:
+	pthread_mutex_unlock(&mg->lock);
+	return ret;
+}
+
+int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
+		      const struct cdm_policy *p, uint64_t total)
+{
+	struct cdm_migration *m = migration_of(inode);
+	char text[CDM_POLICY_STRLEN];
+	bool start;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	if (cdm_policy_format(p, &fs->devices, text, sizeof(text)) < 0)
+		strcpy(text, "?");
+	pthread_mutex_lock(&inode->lock);
+	if (m->busy && !strcmp(text, m->policy)) {
+		/* on its way there already */
+		pthread_mutex_unlock(&inode->lock);
+		return 0;
+	}
+	if (m->busy && !m->queued) {
+		/* the running walk stops at its next batch */
+		m->superseded++;
+		strcpy(m->old, m->policy);
+		m->old_done = m->done;
+	}
+	m->gen++;
+	m->target = *p;
+	strcpy(m->policy, text);
+	m->done = 0;
+	m->total = total;
+	start = !m->busy;
+	if (start) {
+		m->busy = m->queued = true;
+		m->superseded = 0;
+	}
+	pthread_mutex_unlock(&inode->lock);
+	if (!start)
+		return 0;
+	/* the request's lookup keeps @inode until this one is taken */
+	cdm_inode_hold(&fs->table, inode);
+	ret = enqueue(fs, m);
+	if (ret) {
+		char name[PATH_MAX];
+
+		name_of(inode, name, sizeof(name));
+		cdm_log(LOG_ERR, "%s: migration to %s: cannot start a worker: %s",
+			name, text, strerror(-ret));
+		pthread_mutex_lock(&inode->lock);
+		m->busy = m->queued = false;
+		snprintf(m->result, sizeof(m->result),
+			 "failed: no migration worker: %s to %s",
+			 strerror(-ret), m->policy);
+		pthread_mutex_unlock(&inode->lock);
+		cdm_inode_put(&fs->table, inode, 1);
+	}
+	return ret;
+}
+
+void cdm_migrator_stop(struct cdm_fs *fs)
+{
+	struct cdm_migrator *mg = &fs->migrator;
+	struct cdm_migration *m, *next;
+
+	pthread_mutex_lock(&mg->lock);
+	mg->stop = true;
+	atomic_store(&mg->stopping, true);
+	pthread_cond_broadcast(&mg->cond);
+	pthread_mutex_unlock(&mg->lock);
+	/* no thread is started once stop is set */
+	for (unsigned int i = 0; i < mg->nthread; i++)
+		pthread_join(mg->thread[i], NULL);
+	mg->nthread = 0;
+	/* what no worker got to keeps its policy; give back the lookups */
+	pthread_mutex_lock(&mg->lock);
+	m = mg->head;
+	mg->head = mg->tail = NULL;
+	pthread_mutex_unlock(&mg->lock);
+	for (; m; m = next) {
+		struct cdm_inode *inode = m->inode;
+		char name[PATH_MAX];
+
+		next = m->next;
+		name_of(inode, name, sizeof(name));
+		pthread_mutex_lock(&inode->lock);
+		m->busy = m->queued = false;
+		cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit",
+			name, m->policy);
+		pthread_mutex_unlock(&inode->lock);
+		cdm_inode_put(&fs->table, inode, 1);	/* may free m */
+	}
+	pthread_cond_destroy(&mg->cond);
+	pthread_mutex_destroy(&mg->lock);
+}
+
+char *cdm_migration_value(struct cdm_inode *inode)
+{
+	struct cdm_migration *m;
+	char sup[CDM_POLICY_STRLEN + 96];
+	char *s = NULL;
+	int r;
+
+	pthread_mutex_lock(&inode->lock);
+	m = inode->mig;
+	if (!m || (!m->busy && !m->result[0])) {
+		r = asprintf(&s, "idle");
+	} else if (m->busy) {
+		format_superseded(m, sup, sizeof(sup));
+		r = asprintf(&s, "running %llu/%llu bytes to %s%s%s",
+			     (unsigned long long)m->done,
+			     (unsigned long long)m->total, m->policy,
+			     m->queued ? " (queued)" : "", sup);
+	} else {
+		r = asprintf(&s, "idle, last: %s", m->result);
+	}
+	pthread_mutex_unlock(&inode->lock);
+	return r < 0 ? NULL : s;
+}

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Migrations run in the background: setfattr user.cdm.policy and mv across
+# devices return at once with user.cdm.migration saying "running", then
+# "idle, last: done ..."; a policy set while one runs supersedes it and
+# says so; a file unlinked or truncated under a migration, and an unmount
+# in the middle of three, leave a clean daemon (the mount suite also runs
+# under ASan/UBSan with leak checks at exit).  Simulated devices: the
+# placement is logical here, the vm suite checks pages node by node.
+# Batches of one page (-o migrate_batch=4K) make a 64 MiB migration take
+# long enough (~1 s) to be caught running.
+. "$(dirname "$0")/lib.sh"
+require_root_fuse
+here=$(cd "$(dirname "$0")" && pwd)
+
+cdm_mount "sim=gpu0:1G,sim=cxl0:1G,migrate_batch=4K"
+echo "datapath: $CDMFS_DATAPATH; placement is logical (simulated devices)"
+cd "$MNT" || exit 1
+get() { getfattr --only-values -n "user.cdm.$1" "$2"; }
+# matches GLOB TEXT: TEXT matches the shell pattern GLOB
+matches() { [[ $2 == $1 ]]; }
+SIZE=67108864
+
+dd if=/dev/urandom of=gpu0/f bs=1M count=64 status=none
+cp gpu0/f "$WORK/ref"
+
+echo "--- setfattr returns before the pages have moved"
+check "setfattr bind:cxl0" setfattr -n user.cdm.policy -v bind:cxl0 gpu0/f
+m1=$(get migration gpu0/f)
+echo "right after setfattr: $m1"
+check "user.cdm.migration says running toward bind:cxl0" \
+	matches "running */$SIZE bytes to bind:cxl0*" "$m1"
+eq "user.cdm.policy is the new one at once" "$(get policy gpu0/f)" "bind:cxl0"
+
+echo "--- a newer policy supersedes the running migration"
+check "setfattr bind:gpu0 while it runs" setfattr -n user.cdm.policy -v bind:gpu0 gpu0/f
+m2=$(get migration gpu0/f)
+echo "right after the second setfattr: $m2"
+check "running toward the newest, saying what it superseded" \
+	matches "running */* bytes to bind:gpu0 (superseded bind:cxl0 after * bytes)" "$m2"
+check "the migration ends" wait_migration gpu0/f
+m3=$(get migration gpu0/f)
+check "done, all of it, to the newest; the superseded one named" \
+	matches "idle, last: done $SIZE bytes to bind:gpu0 in *.* s (superseded bind:cxl0 after * bytes)" "$m3"
+eq "policy" "$(get policy gpu0/f)" "bind:gpu0"
+eq "residency" "$(get residency gpu0/f)" "gpu0=$SIZE"
+check "data unchanged" cmp gpu0/f "$WORK/ref"
+check "setfattr bind:gpu0 again" setfattr -n user.cdm.policy -v bind:gpu0 gpu0/f
+check "the same policy while it runs" setfattr -n user.cdm.policy -v bind:gpu0 gpu0/f
+m=$(get migration gpu0/f)
+check "does not start over: nothing superseded ($m)" matches "running */* bytes to bind:gpu0" "$m"
+check "the migration ends" wait_migration gpu0/f
+check "done, naming no superseded policy" \
+	matches "idle, last: done $SIZE bytes to bind:gpu0 in *.* s" "$(get migration gpu0/f)"
+
+echo "--- mv across devices is the same migration"
+check "mv gpu0/f cxl0/f" mv gpu0/f cxl0/f
+m4=$(get migration cxl0/f)
+echo "right after mv: $m4"
+check "running toward bind:cxl0" matches "running */* bytes to bind:cxl0*" "$m4"
+check "the migration ends" wait_migration cxl0/f
+eq "residency after mv" "$(get residency cxl0/f)" "cxl0=$SIZE"
+check "data unchanged after mv" cmp cxl0/f "$WORK/ref"
+
+echo "--- no write lost while policies supersede each other under a writer"
+dd if=/dev/zero of=gpu0/w bs=1M count=16 status=none
+python3 "$here/stamper.py" gpu0/w 3 &
+wpid=$!
+sleep 0.3
+for p in bind:cxl0 interleave:gpu0,cxl0 bind:gpu0 bind:cxl0; do
+	setfattr -n user.cdm.policy -v "$p" gpu0/w || not_ok "setfattr $p under a writer"
+	sleep 0.2
+done
+check "the last migration ends" wait_migration gpu0/w
+wait "$wpid"
+eq "writer saw every stamp it wrote (exit status)" "$?" 0
+eq "residency" "$(get residency gpu0/w)" "cxl0=16777216"
+rm -f gpu0/w
+
+echo "--- more files than workers: the others wait their turn"
+for i in 1 2 3; do dd if=/dev/zero of="gpu0/q$i" bs=1M count=32 status=none; done
+for i in 1 2 3; do setfattr -n user.cdm.policy -v bind:cxl0 "gpu0/q$i"; done
+q3=$(get migration gpu0/q3)
+echo "the third: $q3"
+check "the third is queued" matches "running 0/* bytes to bind:cxl0 (queued)" "$q3"
+for i in 1 2 3; do
+	check "q$i: the migration ends" wait_migration "gpu0/q$i"
+	eq "q$i: residency" "$(get residency "gpu0/q$i")" "cxl0=33554432"
+done
+rm -f gpu0/q1 gpu0/q2 gpu0/q3
+
+echo "--- a file truncated under its migration"
+cp "$WORK/ref" gpu0/t
+check "setfattr bind:cxl0" setfattr -n user.cdm.policy -v bind:cxl0 gpu0/t
+check "truncate -s 16M while it runs ($(get migration gpu0/t))" truncate -s 16M gpu0/t
+check "the migration ends, not failed" wait_migration gpu0/t
+eq "residency: what is left" "$(get residency gpu0/t)" "cxl0=16777216"
+check "data kept up to the cut" cmp -n 16777216 gpu0/t "$WORK/ref"
+rm -f gpu0/t
+
+echo "--- a file unlinked under its migration"
+cp "$WORK/ref" gpu0/u
+exec 3<gpu0/u
+check "setfattr bind:cxl0" setfattr -n user.cdm.policy -v bind:cxl0 gpu0/u
+check "rm while it runs ($(get migration gpu0/u))" rm gpu0/u
+# the open fd still names the file: its migration goes on to the end
+check "the unlinked file's migration ends" wait_migration "/proc/$$/fd/3"
+exec 3<&-
+cp "$WORK/ref" gpu0/u2
+check "setfattr bind:cxl0 on another" setfattr -n user.cdm.policy -v bind:cxl0 gpu0/u2
+check "rm it at once, with nothing open" rm gpu0/u2
+sleep 0.5
+check "the daemon is alive" kill -0 "$DAEMON_PID"
+check "and answers" sh -c "df '$MNT/gpu0' >/dev/null"
+
+echo "--- unmount while migrations run and wait"
+for i in 1 2 3; do cp "$WORK/ref" "gpu0/x$i"; done
+for i in 1 2 3; do setfattr -n user.cdm.policy -v bind:cxl0 "gpu0/x$i"; done
+check "running when the unmount comes ($(get migration gpu0/x1))" \
+	matches "running *" "$(get migration gpu0/x1)"
+cd /
+cdm_umount
+grep "stopped at exit\|not started before exit" "$LOG"
+check "the daemon said it stopped the migrations" grep -q "stopped at exit" "$LOG"
+finish
