@@ -7,6 +7,7 @@
 #ifndef CDM_BENCH_H
 #define CDM_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,11 +22,11 @@ void bench_die(int err, const char *fmt, ...)
 /* "1G", "256M", "4k", "4096" -> bytes; exits on a malformed value. */
 size_t bench_size(const char *s);
 /*
- * Touch and free @bytes of anonymous memory, so the timed part that follows
- * gets RAM the hypervisor has backed (these VMs hand freed RAM back to the
- * host; FACTS §1).
+ * Touch and free anonymous memory for @bytes of new pages, in 2 MiB pages
+ * if @huge, so the timed part that follows gets RAM the hypervisor has
+ * backed (these VMs hand freed RAM back to the host; FACTS §1).
  */
-void bench_warm(size_t bytes);
+void bench_warm(size_t bytes, bool huge);
 
 /* The JSON object on stdout: bench_out_num("gbps", 1.5) ... bench_out_end(). */
 void bench_out_num(const char *key, double v);
