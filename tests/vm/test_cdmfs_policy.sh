@@ -112,6 +112,28 @@ writer_sched() {
 	     END { printf "longest block %.1f ms, blocked %.1f ms in all, longest runqueue wait %.1f ms", b, s, w }' "/proc/$1/sched"
 }
 
+# The wait for the migration, started before it: a getfattr loop would
+# exec a program every few ms, which in TCG takes CPU from the writer and
+# the migration being measured (and the synchronous setxattr of old needed
+# no wait).  Once a line arrives on FIFO, it polls user.cdm.migration every
+# 10 ms until it no longer says "running", prints it, and exits 0 if it
+# says done.
+cat >waiter.py <<'PY'
+import os, sys, time
+path, fifo = sys.argv[1], sys.argv[2]
+open("waiter.ready", "w").close()
+with open(fifo) as p:
+    p.readline()
+end = time.monotonic() + 60
+while True:
+    v = os.getxattr(path, "user.cdm.migration").decode()
+    if not v.startswith("running") or time.monotonic() > end:
+        break
+    time.sleep(0.01)
+print(v)
+sys.exit(0 if v.startswith("idle, last: done") else 1)
+PY
+
 # set_policy FROM TO: setfattr bind:nodeTO on node1/f (pages on nodeFROM)
 # under a running stamper
 set_policy() {
@@ -121,10 +143,16 @@ set_policy() {
 	wpid=$!
 	s0=$(stamp_of "$f")
 	check "writer is stamping (page 0 stamp > $((s0 + 1)))" wait_stamp "$f" $((s0 + 2))
-	rm -f sampler.ready
+	rm -f sampler.ready waiter.ready waiter.fifo
+	mkfifo waiter.fifo
+	python3 waiter.py "$f" waiter.fifo >waiter.out &
+	wtpid=$!
 	python3 sampler.py "$f" >sampler.out &
 	spid=$!
-	for _ in $(seq 200); do [ -e sampler.ready ] && break; sleep 0.05; done
+	for _ in $(seq 200); do
+		[ -e sampler.ready ] && [ -e waiter.ready ] && break
+		sleep 0.05
+	done
 	sleep 0.2	# a baseline of passes before the migration
 	before=$(stamp_of "$f")
 	# the writer's scheduler statistics from here on: the migration's
@@ -133,8 +161,12 @@ set_policy() {
 	check "setfattr user.cdm.policy bind:node$to" \
 		setfattr -n user.cdm.policy -v "bind:node$to" "$f"
 	t1=$(date +%s.%N)
-	check "the migration ends" wait_migration "$f"
+	# builtins only: no exec while the migration runs
+	! kill -0 $wtpid 2>/dev/null || echo go >waiter.fifo
+	wtrc=0
+	wait $wtpid || wtrc=$?
 	t2=$(date +%s.%N)
+	check_num "the migration ends: $(cat waiter.out) (waiter's status)" "$wtrc" -eq 0
 	wsched=$(writer_sched $wpid)
 	after=$(stamp_of "$f")
 	sleep 0.2
@@ -143,7 +175,7 @@ set_policy() {
 	mig=$(getx "$f" user.cdm.migration)
 	wall=$(awk "BEGIN { printf \"%.3f\", $t2 - $t0 }")
 	echo "     user.cdm.migration: $mig"
-	echo "     setfattr returned in $(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")s; the migration was seen done after ${wall}s (polled, 50 to 400 ms apart); the writer made $((after - before)) passes over $PAGES pages meanwhile"
+	echo "     setfattr returned in $(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")s; the migration was seen done after ${wall}s (polled every 10 ms); the writer made $((after - before)) passes over $PAGES pages meanwhile"
 	# "idle, last: done N bytes to P in S s"
 	# shellcheck disable=SC2046
 	set -- $(echo "$mig" | sed -n 's/^idle, last: done \([0-9]*\) bytes to \([^ ]*\) in \([0-9.]*\) s$/\1 \2 \3/p')
