@@ -28,27 +28,28 @@ static int cdmkm_ctl(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Region number @i of the module: 0, -ENOENT past the last, or -errno. */
+static int region_at(int fd, uint32_t i, struct cdmkm_region *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->index = i;
+	if (ioctl(fd, CDMKM_IOC_REGION_INFO, r) < 0)
+		return -errno;
+	r->name[sizeof(r->name) - 1] = '\0';
+	return 0;
+}
+
 int cdm_cdmkm_region(const char *name, struct cdmkm_region *out)
 {
-	int fd = cdmkm_ctl(), ret = -ENODEV;
+	int fd = cdmkm_ctl(), ret;
 
 	if (fd < 0)
 		return fd;
-	for (uint32_t i = 0;; i++) {
-		memset(out, 0, sizeof(*out));
-		out->index = i;
-		if (ioctl(fd, CDMKM_IOC_REGION_INFO, out) < 0) {
-			if (errno != ENOENT)
-				ret = -errno;
+	for (uint32_t i = 0; !(ret = region_at(fd, i, out)); i++)
+		if (!strcmp(out->name, name))
 			break;
-		}
-		if (!strncmp(out->name, name, sizeof(out->name))) {
-			ret = 0;
-			break;
-		}
-	}
 	close(fd);
-	return ret;
+	return ret == -ENOENT ? -ENODEV : ret;
 }
 
 static int cdmkm_probe(const char *sysroot, struct cdm_device_list *list)
@@ -63,19 +64,11 @@ static int cdmkm_probe(const char *sysroot, struct cdm_device_list *list)
 		return 0;	/* module not loaded: no such devices */
 	if (fd < 0)
 		return fd;
-	for (uint32_t i = 0;; i++) {
+	for (uint32_t i = 0; !(ret = region_at(fd, i, &r)); i++) {
 		struct cdm_device d = { .kind = CDM_KIND_COHERENT,
 					.ops = &cdm_cdmkm_ops, .node = -1,
 					.tier = -1 };
 
-		memset(&r, 0, sizeof(r));
-		r.index = i;
-		if (ioctl(fd, CDMKM_IOC_REGION_INFO, &r) < 0) {
-			if (errno != ENOENT)
-				ret = -errno;
-			break;
-		}
-		r.name[sizeof(r.name) - 1] = '\0';
 		snprintf(d.name, sizeof(d.name), "%s", r.name);
 		d.size = r.size;
 		d.region_node = r.nid;
@@ -89,7 +82,7 @@ static int cdmkm_probe(const char *sysroot, struct cdm_device_list *list)
 			break;
 	}
 	close(fd);
-	return ret;
+	return ret == -ENOENT ? 0 : ret;
 }
 
 static int cdmkm_usage(const char *sysroot, const struct cdm_device *dev,

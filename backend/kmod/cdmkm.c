@@ -96,7 +96,6 @@ struct cdmkm_inode {
 	size_t xattr_bytes;		/* under xattr_lock */
 	u32 mode;			/* CDMKM_PLACE_*; under pages_sem */
 	int nid;			/* RAM node for CDMKM_PLACE_RAM */
-	unsigned long lost;		/* LOST entries; under pages_sem */
 	struct list_head region_node;	/* under region->files_lock */
 };
 
@@ -248,9 +247,7 @@ static void cdmkm_drop_pages(struct cdmkm_inode *ci, pgoff_t first,
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
 		xas_store(&xas, NULL);
-		if (xa_is_value(entry)) {
-			ci->lost--;
-		} else {
+		if (!xa_is_value(entry)) {
 			inode_sub_bytes(&ci->vfs_inode, PAGE_SIZE);
 			put_page(entry);
 		}
@@ -1058,7 +1055,6 @@ static struct inode *cdmkm_alloc_inode(struct super_block *sb)
 	ci->xattr_bytes = 0;
 	ci->mode = CDMKM_PLACE_DEVICE;
 	ci->nid = -1;
-	ci->lost = 0;
 	INIT_LIST_HEAD(&ci->region_node);
 	return &ci->vfs_inode;
 }
@@ -1390,7 +1386,6 @@ static u64 region_kill_files(struct cdmkm_dev *r)
 			xa_store(&ci->pages, index, CDMKM_LOST, GFP_KERNEL);
 			inode_sub_bytes(&ci->vfs_inode, PAGE_SIZE);
 			put_page(entry);
-			ci->lost++;
 			lost++;
 		}
 		up_write(&ci->pages_sem);
