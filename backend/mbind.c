@@ -14,6 +14,7 @@
  * existing page; it allocates nothing).
  */
 #include <errno.h>
+#include <sched.h>
 #include <numaif.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -75,6 +76,52 @@ static int populate_resident(char *addr, size_t len, unsigned char *vec)
 	return 0;
 }
 
+/*
+ * MPOL_DEFAULT (devices with no node of their own, i.e. simulated): the
+ * pages belong on the local node, as mbind(MPOL_DEFAULT, MOVE_ALL) would put
+ * them, but that copies every page, those already there too.  Move only the
+ * others.
+ */
+static int move_to_local(char *addr, size_t len, const unsigned char *vec)
+{
+	size_t pg = page_size(), n = 0, k = 0;
+	unsigned int cpu, local;
+	void **addrs;
+	int *status, *to, ret = 0;
+
+	if (getcpu(&cpu, &local))
+		return -errno;
+	addrs = malloc(len / pg * sizeof(*addrs));
+	status = malloc(len / pg * sizeof(*status));
+	to = malloc(len / pg * sizeof(*to));
+	if (!addrs || !status || !to) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < len / pg; i++)
+		if (vec[i] & 1)
+			addrs[n++] = addr + i * pg;
+	if (n && move_pages(0, n, addrs, NULL, status, 0)) {
+		ret = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (status[i] >= 0 && (unsigned int)status[i] != local) {
+			addrs[k] = addrs[i];
+			to[k++] = (int)local;
+		}
+	if (k && move_pages(0, k, addrs, to, status, MPOL_MF_MOVE_ALL))
+		ret = -errno;
+	for (size_t i = 0; !ret && i < k; i++)
+		if (status[i] < 0 && status[i] != -ENOENT && status[i] != -EFAULT)
+			ret = -EIO;	/* busy or no room, as mbind says */
+out:
+	free(addrs);
+	free(status);
+	free(to);
+	return ret;
+}
+
 int cdm_move_range(int fd, off_t off, size_t len, int mode,
 		   const struct cdm_nodemask *nodes, unsigned char *vec)
 {
@@ -87,9 +134,13 @@ int cdm_move_range(int fd, off_t off, size_t len, int mode,
 	if (addr == MAP_FAILED)
 		return -errno;
 	ret = populate_resident(addr, len, vec);
-	if (!ret && mbind(addr, len, mode, nodes ? nodes->bits : NULL,
-			  nodes ? CDM_MAX_NODES + 1 : 0,
-			  MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
+	if (ret)
+		;
+	else if (mode == MPOL_DEFAULT)
+		ret = move_to_local(addr, len, vec);
+	else if (mbind(addr, len, mode, nodes ? nodes->bits : NULL,
+		       nodes ? CDM_MAX_NODES + 1 : 0,
+		       MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
 		ret = -errno;
 	munmap(addr, len);
 	return ret;

@@ -117,7 +117,9 @@ int cdm_mbind_fd(int fd, int mode, const struct cdm_nodemask *nodes,
 /**
  * Move the pages that shmem file @fd has in [@off, @off + @len) to @nodes
  * under policy @mode, touching no hole.  @vec is scratch of @len / page
- * size bytes.  -EIO when some pages could not move (pinned, target full).
+ * size bytes; bit 0 of each says whether that page was there.  MPOL_DEFAULT
+ * moves pages to the caller's node, only those not there already.  -EIO when some pages could not
+ * move (pinned, target full).
  */
 int cdm_move_range(int fd, off_t off, size_t len, int mode,
 		   const struct cdm_nodemask *nodes, unsigned char *vec);

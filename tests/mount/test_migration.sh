@@ -61,6 +61,23 @@ check "the migration ends" wait_migration cxl0/f
 eq "residency after mv" "$(get residency cxl0/f)" "cxl0=$SIZE"
 check "data unchanged after mv" cmp cxl0/f "$WORK/ref"
 
+echo "--- simulated devices are the host's RAM: moving between them copies no page"
+if [ "$CDMFS_DATAPATH" = passthrough ]; then
+	# passthrough maps the backing object's own frames (zerocopy test)
+	python3 "$here/pagemap.py" cxl0/f >"$WORK/frames.before"
+	check "setfattr bind:gpu0" setfattr -n user.cdm.policy -v bind:gpu0 cxl0/f
+	check "the migration ends" wait_migration cxl0/f
+	check "done, all of it ($(get migration cxl0/f))" \
+		matches "idle, last: done $SIZE bytes to bind:gpu0 in *" "$(get migration cxl0/f)"
+	python3 "$here/pagemap.py" cxl0/f >"$WORK/frames.after"
+	eq "pages with a frame before" "$(grep -cv -- - "$WORK/frames.before")" $((SIZE / 4096))
+	check "every page kept its frame (no copy)" cmp -s "$WORK/frames.before" "$WORK/frames.after"
+	eq "residency" "$(get residency cxl0/f)" "gpu0=$SIZE"
+	check "data unchanged" cmp cxl0/f "$WORK/ref"
+else
+	echo "skipped frame check: the $CDMFS_DATAPATH data path maps FUSE's page cache, not the backing object's frames"
+fi
+
 echo "--- no write lost while policies supersede each other under a writer"
 dd if=/dev/zero of=gpu0/w bs=1M count=16 status=none
 python3 "$here/stamper.py" gpu0/w 3 &
