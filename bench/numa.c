@@ -7,6 +7,8 @@
  * did not happen.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <numaif.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -108,13 +111,114 @@ static void sleep_ms(long ms)
 }
 
 /*
- * FILE POLICY NODE: map FILE (every page resident), setfattr
+ * A second process that writes one word of every page of a shared mapping,
+ * page after page, pass after pass, and times each write: the longest is
+ * what an application writing its file sees of a migration (a write to a
+ * page in flight waits for the kernel's batch holding it; any preemption
+ * counts too).  Its figures live in memory shared with the parent, which
+ * moves the phase on.  Waiting for a 0.5 s window before the move gives the
+ * machine's own noise floor (the scheduler, a TCG host's preemption).
+ */
+enum { WRITER_BEFORE, WRITER_DURING, WRITER_STOP };
+
+struct writer {
+	volatile int phase, ready;
+	pid_t pid;
+	double max_ms[2];		/* per phase */
+	uint64_t writes[2], over_1ms[2], over_5ms[2], over_20ms[2];
+};
+
+static struct writer *writer_start(char *p, size_t size)
+{
+	struct writer *w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	size_t npages = size / BENCH_PAGE;
+	pid_t pid;
+
+	if (w == MAP_FAILED)
+		bench_die(errno, "mmap writer stats");
+	/* not w->pid = fork(): the child's 0 would land in shared memory */
+	pid = fork();
+	if (pid < 0)
+		bench_die(errno, "fork");
+	if (!pid) {
+		double prev;
+
+		/* a parent that dies must not leave it spinning */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1 ||
+		    madvise(p, size, MADV_POPULATE_WRITE))
+			_exit(1);
+		w->ready = 1;
+		prev = bench_now();
+		for (;;) {
+			for (size_t i = 0; i < npages; i++) {
+				int ph = w->phase;
+				double t, ms;
+
+				((volatile uint64_t *)(p + i * BENCH_PAGE))[1]++;
+				t = bench_now();
+				ms = (t - prev) * 1e3;
+				prev = t;
+				if (ph == WRITER_STOP)
+					_exit(0);
+				w->writes[ph]++;
+				if (ms > w->max_ms[ph])
+					w->max_ms[ph] = ms;
+				w->over_1ms[ph] += ms > 1;
+				w->over_5ms[ph] += ms > 5;
+				w->over_20ms[ph] += ms > 20;
+			}
+		}
+	}
+	w->pid = pid;
+	while (!w->ready) {
+		if (waitpid(w->pid, NULL, WNOHANG) == w->pid)
+			bench_die(0, "writer could not map its pages");
+		sleep_ms(1);
+	}
+	sleep_ms(500);		/* the noise floor */
+	w->phase = WRITER_DURING;
+	return w;
+}
+
+static void writer_stop(struct writer *w)
+{
+	int status;
+
+	w->phase = WRITER_STOP;
+	if (waitpid(w->pid, &status, 0) != w->pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		bench_die(0, "writer failed (status %#x)", status);
+	if (!w->writes[WRITER_DURING])
+		bench_die(0, "writer made no write during the move");
+	bench_out_num("writer_max_ms", w->max_ms[WRITER_DURING]);
+	bench_out_num("writer_writes", (double)w->writes[WRITER_DURING]);
+	bench_out_num("writer_over_1ms", (double)w->over_1ms[WRITER_DURING]);
+	bench_out_num("writer_over_5ms", (double)w->over_5ms[WRITER_DURING]);
+	bench_out_num("writer_over_20ms", (double)w->over_20ms[WRITER_DURING]);
+	bench_out_num("writer_base_max_ms", w->max_ms[WRITER_BEFORE]);
+	bench_out_num("writer_base_writes", (double)w->writes[WRITER_BEFORE]);
+	munmap(w, sizeof(*w));
+}
+
+/* "none" or "writer" */
+static bool want_writer(const char *s)
+{
+	if (strcmp(s, "none") && strcmp(s, "writer"))
+		bench_die(0, "'%s': want none or writer", s);
+	return !strcmp(s, "writer");
+}
+
+/*
+ * FILE POLICY NODE WITH: map FILE (every page resident), setfattr
  * user.cdm.policy=POLICY and time until user.cdm.migration has a result,
- * whether setxattr waits for the move or returns while it runs.
+ * whether setxattr waits for the move or returns while it runs.  WITH
+ * "writer": a second process writes the file's pages meanwhile (above).
  */
 int bench_migrate_file(int argc, char **argv)
 {
 	int node = node_arg(argv[2]), fd = open(argv[0], O_RDWR | O_CLOEXEC);
+	struct writer *w = NULL;
 	char state[512] = "";
 	double t0, t1, tset;
 	struct region r;
@@ -129,6 +233,8 @@ int bench_migrate_file(int argc, char **argv)
 	if (p == MAP_FAILED)
 		bench_die(errno, "mmap %s", argv[0]);
 	region_init(&r, p, (size_t)st.st_size, MADV_POPULATE_READ);
+	if (want_writer(argv[3]))
+		w = writer_start(p, r.size);
 	t0 = bench_now();
 	if (setxattr(argv[0], "user.cdm.policy", argv[1], strlen(argv[1]), 0))
 		bench_die(errno, "setxattr user.cdm.policy=%s", argv[1]);
@@ -147,6 +253,8 @@ int bench_migrate_file(int argc, char **argv)
 		sleep_ms(10);	/* each poll is a round trip to the daemon */
 	}
 	t1 = bench_now();
+	if (w)
+		writer_stop(w);
 	need_all_on(&r, node, "after setfattr");
 	bench_out_num("gbps", (double)r.size / (t1 - t0) / 1e9);
 	bench_out_num("seconds", t1 - t0);
@@ -189,15 +297,16 @@ static pid_t second_mapper(char *p, size_t size)
 }
 
 /*
- * SIZE FROM TO MAPPERS: a memfd bound to FROM and written, moved to TO by
- * mbind; MAPPERS 2 has a second process map every page meanwhile, as an
- * application does while cdmfs's daemon moves its file.
+ * SIZE FROM TO WITH: a memfd bound to FROM and written, moved to TO by one
+ * mbind; WITH "mapper": a second process maps every page meanwhile, as an
+ * application does while cdmfs's daemon moves its file; "writer": it writes
+ * them (above); "none": nobody else.
  */
 int bench_migrate_raw(int argc, char **argv)
 {
 	size_t size = bench_size(argv[0]);
 	int from = node_arg(argv[1]), to = node_arg(argv[2]);
-	int mappers = node_arg(argv[3]);
+	struct writer *w = NULL;
 	pid_t child = 0;
 	struct region r;
 	double t0, t1;
@@ -208,10 +317,10 @@ int bench_migrate_raw(int argc, char **argv)
 	bind_to(&r, from, 0);
 	region_init(&r, p, size, MADV_POPULATE_WRITE);
 	need_all_on(&r, from, "before mbind");
-	if (mappers == 2)
+	if (!strcmp(argv[3], "mapper"))
 		child = second_mapper(p, size);
-	else if (mappers != 1)
-		bench_die(0, "MAPPERS must be 1 or 2");
+	else if (want_writer(argv[3]))
+		w = writer_start(p, size);
 	t0 = bench_now();
 	bind_to(&r, to, MPOL_MF_MOVE_ALL | MPOL_MF_STRICT);
 	t1 = bench_now();
@@ -219,6 +328,8 @@ int bench_migrate_raw(int argc, char **argv)
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
+	if (w)
+		writer_stop(w);
 	need_all_on(&r, to, "after mbind");
 	bench_out_num("gbps", (double)size / (t1 - t0) / 1e9);
 	bench_out_num("seconds", t1 - t0);

@@ -14,10 +14,12 @@
  *	entries (MADV_DONTNEED) before the next pass, so its reads fault the
  *	pages in again.  SIGTERM or SIGINT: stop after the current page once at
  *	least one full pass is done, print
- *	    stamper: seq S next K pages N passes P misreads M drops D
- *	(pages < K hold S, the others S - 1) and exit 0, or 1 if M > 0.  A
- *	SIGBUS prints "stamper: SIGBUS ..." and exits 3.  Page 0's stamp is
- *	the progress counter others can read.
+ *	    stamper: seq S next K pages N passes P misreads M drops D longest_write_ms W
+ *	(pages < K hold S, the others S - 1) and exit 0, or 1 if M > 0.  W is
+ *	the longest time one page's read-back and stamp took (a page in flight
+ *	waits for its migration batch; preemption counts too), since the start
+ *	or the last SIGUSR2.  A SIGBUS prints "stamper: SIGBUS ..." and exits
+ *	3.  Page 0's stamp is the progress counter others can read.
  *
  *   stamper --check FILE S K
  *	Read FILE with pread(2) (not through a mapping) and check that every
@@ -36,9 +38,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_requested, drop_requested;
+static volatile sig_atomic_t stop_requested, drop_requested, reset_requested;
 static size_t page_size;
 
 static void on_stop(int sig)
@@ -49,6 +52,19 @@ static void on_stop(int sig)
 static void on_drop(int sig)
 {
 	drop_requested = 1;
+}
+
+static void on_reset(int sig)
+{
+	reset_requested = 1;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -76,6 +92,7 @@ static int run(const char *path)
 {
 	struct sigaction sa;
 	uint64_t start, seq, misreads = 0, passes = 0, drops = 0;
+	double prev, longest = 0;
 	size_t pages, i, next = 0;
 	struct stat st;
 	char *map;
@@ -108,8 +125,11 @@ static int run(const char *path)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_drop;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_reset;
+	sigaction(SIGUSR2, &sa, NULL);
 
 	start = *(volatile uint64_t *)map + 1;
+	prev = now_ms();
 	for (seq = start;; seq++) {
 		if (drop_requested) {
 			drop_requested = 0;
@@ -130,6 +150,17 @@ static int run(const char *path)
 				misreads++;
 			}
 			stamp_page(page, seq, i);
+			if (reset_requested) {
+				reset_requested = 0;
+				longest = 0;
+				prev = now_ms();
+			} else {
+				double t = now_ms();
+
+				if (t - prev > longest)
+					longest = t - prev;
+				prev = t;
+			}
 			if (stop_requested && seq > start) {
 				next = i + 1;
 				goto out;
@@ -139,8 +170,8 @@ static int run(const char *path)
 	}
 out:
 	printf("stamper: seq %" PRIu64 " next %zu pages %zu passes %" PRIu64
-	       " misreads %" PRIu64 " drops %" PRIu64 "\n",
-	       seq, next, pages, passes, misreads, drops);
+	       " misreads %" PRIu64 " drops %" PRIu64 " longest_write_ms %.1f\n",
+	       seq, next, pages, passes, misreads, drops, longest);
 	munmap(map, pages * page_size);
 	close(fd);
 	return misreads ? 1 : 0;

@@ -33,6 +33,7 @@ move() {
 	# two full passes: the writer's mapping is populated and verifying
 	check "writer is stamping (page 0 stamp > $((s0 + 1)))" wait_stamp "$MNT/node$from/f" $((s0 + 2))
 	before=$(stamp_of "$MNT/node$from/f")
+	kill -USR2 $wpid	# its longest_write_ms from here on
 	t0=$(date +%s.%N)
 	check "mv node$from/f node$to/f" mv "$MNT/node$from/f" "$MNT/node$to/f"
 	t1=$(date +%s.%N)

@@ -157,6 +157,8 @@ set_policy() {
 	before=$(stamp_of "$f")
 	# the writer's scheduler statistics from here on: the migration's
 	echo 0 >"/proc/$wpid/sched" 2>/dev/null
+	# and its longest single page write (longest_write_ms) too
+	kill -USR2 $wpid
 	t0=$(date +%s.%N)
 	check "setfattr user.cdm.policy bind:node$to" \
 		setfattr -n user.cdm.policy -v "bind:node$to" "$f"
