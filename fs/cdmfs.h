@@ -234,7 +234,8 @@ void cdm_migrator_init(struct cdm_migrator *mg);
 /**
  * Stop the workers between batches and wait for them; queued migrations
  * are dropped (the files keep their new policy; pages not moved yet stay
- * where they are).  Call before the inode table goes.
+ * where they are, and the next daemon on the store moves them: see
+ * cdm_migrate_resume()).  Call before the inode table goes.
  */
 void cdm_migrator_stop(struct cdm_fs *fs);
 /**
@@ -247,6 +248,12 @@ void cdm_migrator_stop(struct cdm_fs *fs);
 int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		      const struct cdm_policy *p, uint64_t total);
 void cdm_migration_free(struct cdm_migration *m);
+/**
+ * Start again the migrations a previous daemon on this store left due
+ * (user.cdm.pending): walks every device directory, one getxattr per
+ * file.  Returns how many were started.
+ */
+unsigned int cdm_migrate_resume(struct cdm_fs *fs);
 /** user.cdm.migration of @inode, malloc'd; NULL with errno. */
 char *cdm_migration_value(struct cdm_inode *inode);
 

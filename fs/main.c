@@ -229,6 +229,8 @@ int main(int argc, char **argv)
 	ret = cdm_health_start(&fs);
 	if (ret)
 		cdm_log(LOG_WARNING, "cannot watch device health: %s", strerror(-ret));
+	/* before the first request: nothing else holds an inode yet */
+	cdm_migrate_resume(&fs);
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
 		ret = -ENOMEM;

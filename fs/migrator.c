@@ -15,6 +15,12 @@
  * FORGET nor an unlink frees it under the worker; the worker works on an fd
  * of its own.  A truncate meanwhile ends the walk early (migrate.h).
  * user.cdm.migration shows the progress, then the outcome.
+ *
+ * The store outlives the daemon, and so must a migration it did not
+ * finish: user.cdm.pending on the backing inode says one is due, from its
+ * start until its outcome is recorded.  A daemon stopped (or killed) in
+ * the middle leaves it, and the next one on the store finds it at start
+ * (cdm_migrate_resume) and moves the rest toward the file's policy then.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,13 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cdmfs.h"
 #include "cdmfs/cdmkm.h"
 #include "cdmfs/log.h"
+#include "cdmfs/xattr.h"
 #include "migrate.h"
 
 /* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
@@ -45,6 +54,7 @@ struct cdm_migration {
 	uint64_t done, total;		/* bytes toward target */
 	bool busy;			/* queued or running: holds a lookup */
 	bool queued;			/* no worker has it yet */
+	bool resumed;			/* left by a previous daemon */
 	/* policies a running migration gave up for a newer one */
 	unsigned int superseded;
 	char old[CDM_POLICY_STRLEN];	/* the last of them */
@@ -313,13 +323,26 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 		pthread_mutex_lock(&inode->lock);
 		if (res.superseded && atomic_load(&fs->migrator.stopping)) {
 			name_of(inode, name, sizeof(name));
-			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest stays where it is",
+			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest moves when a daemon starts on this store again",
 				name, text, (unsigned long long)res.moved);
 			break;
 		}
 		if (m->gen != gen && !err)
 			continue;	/* walk again, toward the newest */
 		record(m, &res, now() - t0);
+		/* nobody may hold the inode to read user.cdm.migration */
+		if (m->resumed && !res.error) {
+			name_of(inode, name, sizeof(name));
+			cdm_log(LOG_NOTICE, "%s: resumed migration %s", name,
+				m->result);
+		}
+		m->resumed = false;
+		/* under inode->lock: a newer start sets it after this */
+		if (removexattr(path, CDM_XATTR_PENDING) && errno != ENODATA) {
+			name_of(inode, name, sizeof(name));
+			cdm_log(LOG_WARNING, "%s: cannot clear %s: %s", name,
+				CDM_XATTR_PENDING, strerror(errno));
+		}
 		if (res.error) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_WARNING, "%s: migration %s", name, m->result);
@@ -395,11 +418,12 @@ out:
 	return ret;
 }
 
-int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-		      const struct cdm_policy *p, uint64_t total)
+static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
+			 const struct cdm_policy *p, uint64_t total,
+			 bool resumed)
 {
 	struct cdm_migration *m = migration_of(inode);
-	char text[CDM_POLICY_STRLEN];
+	char text[CDM_POLICY_STRLEN], path[CDM_PROCFD_MAX], name[PATH_MAX];
 	bool start;
 	int ret;
 
@@ -407,7 +431,14 @@ int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		return -ENOMEM;
 	if (cdm_policy_format(p, &fs->devices, text, sizeof(text)) < 0)
 		strcpy(text, "?");
+	cdm_procfd(path, inode->fd);
 	pthread_mutex_lock(&inode->lock);
+	/* due from now on, also for a daemon that comes after us */
+	if (setxattr(path, CDM_XATTR_PENDING, text, strlen(text), 0)) {
+		name_of(inode, name, sizeof(name));
+		cdm_log(LOG_WARNING, "%s: cannot set %s (a restart will not finish this migration): %s",
+			name, CDM_XATTR_PENDING, strerror(errno));
+	}
 	if (m->busy && !strcmp(text, m->policy)) {
 		/* on its way there already */
 		pthread_mutex_unlock(&inode->lock);
@@ -428,6 +459,7 @@ int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 	if (start) {
 		m->busy = m->queued = true;
 		m->superseded = 0;
+		m->resumed = resumed;
 	}
 	pthread_mutex_unlock(&inode->lock);
 	if (!start)
@@ -436,8 +468,6 @@ int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 	cdm_inode_hold(&fs->table, inode);
 	ret = enqueue(fs, m);
 	if (ret) {
-		char name[PATH_MAX];
-
 		name_of(inode, name, sizeof(name));
 		cdm_log(LOG_ERR, "%s: migration to %s: cannot start a worker: %s",
 			name, text, strerror(-ret));
@@ -479,13 +509,109 @@ void cdm_migrator_stop(struct cdm_fs *fs)
 		name_of(inode, name, sizeof(name));
 		pthread_mutex_lock(&inode->lock);
 		m->busy = m->queued = false;
-		cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit",
+		cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit: it starts when a daemon starts on this store again",
 			name, m->policy);
 		pthread_mutex_unlock(&inode->lock);
 		cdm_inode_put(&fs->table, inode, 1);	/* may free m */
 	}
 	pthread_cond_destroy(&mg->cond);
 	pthread_mutex_destroy(&mg->lock);
+}
+
+int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
+		      const struct cdm_policy *p, uint64_t total)
+{
+	return migrate_start(fs, inode, p, total, false);
+}
+
+/* Resume the file @name in directory @dirfd of device @dev if it is due. */
+static unsigned int resume_file(struct cdm_fs *fs, int dirfd, const char *name,
+				uint16_t dev)
+{
+	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN], where[PATH_MAX];
+	struct cdm_inode *inode;
+	struct cdm_policy p;
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	cdm_procfd(path, fd);
+	n = getxattr(path, CDM_XATTR_PENDING, text, sizeof(text) - 1);
+	if (n < 0 || fstat(fd, &st)) {
+		close(fd);
+		return 0;
+	}
+	text[n] = '\0';
+	/* takes @fd; our lookup, dropped below (the migration holds one) */
+	inode = cdm_inode_get(&fs->table, st.st_ino, st.st_dev, fd, dev, 1);
+	if (!inode) {
+		close(fd);
+		return 0;
+	}
+	name_of(inode, where, sizeof(where));
+	/* toward the policy it has now: the pending text is what it had */
+	ret = cdm_effective_policy(fs, inode, &p);
+	if (!ret)
+		ret = migrate_start(fs, inode, &p, (uint64_t)st.st_blocks * 512,
+				    true);
+	if (ret)
+		cdm_log(LOG_WARNING, "%s: cannot resume its migration to %s: %s",
+			where, text, strerror(-ret));
+	else
+		cdm_log(LOG_NOTICE, "%s: resuming the migration to %s a previous daemon left",
+			where, text);
+	cdm_inode_put(&fs->table, inode, 1);
+	return ret ? 0 : 1;
+}
+
+/* Every regular file under directory @dirfd (closed here) of device @dev. */
+static unsigned int resume_dir(struct cdm_fs *fs, int dirfd, uint16_t dev,
+			       int depth)
+{
+	unsigned int count = 0;
+	struct dirent *de;
+	DIR *d;
+
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR && depth < 256) {
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+					 O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0)
+				count += resume_dir(fs, sub, dev, depth + 1);
+		} else if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN) {
+			count += resume_file(fs, dirfd, de->d_name, dev);
+		}
+	}
+	closedir(d);
+	return count;
+}
+
+unsigned int cdm_migrate_resume(struct cdm_fs *fs)
+{
+	unsigned int count = 0;
+
+	for (size_t i = 0; i < fs->devices.count; i++) {
+		int dirfd = openat(fs->root.fd, fs->devices.dev[i].name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dirfd >= 0)
+			count += resume_dir(fs, dirfd, (uint16_t)i, 0);
+	}
+	if (count)
+		cdm_log(LOG_NOTICE, "resumed %u migration%s a previous daemon left",
+			count, count == 1 ? "" : "s");
+	return count;
 }
 
 char *cdm_migration_value(struct cdm_inode *inode)

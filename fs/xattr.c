@@ -180,6 +180,27 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fuse_reply_err(req, -ret);
 }
 
+/*
+ * Drop from list @buf of @n bytes the user.cdm.* names the daemon keeps
+ * for itself (user.cdm.pending); user.cdm.policy stays.  Returns the new
+ * length.
+ */
+static size_t hide_own_names(char *buf, size_t n)
+{
+	size_t in = 0, out = 0;
+
+	while (in < n) {
+		size_t len = strnlen(buf + in, n - in) + 1;
+
+		if (!is_cdm_name(buf + in) || !strcmp(buf + in, CDM_XATTR_POLICY)) {
+			memmove(buf + out, buf + in, len);
+			out += len;
+		}
+		in += len;
+	}
+	return out;
+}
+
 void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char path[CDM_PROCFD_MAX], *buf = NULL;
@@ -196,20 +217,29 @@ void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	if (size) {
-		buf = malloc(size);
+	/* the whole list, also for its size: some names are not shown */
+	for (;;) {
+		n = listxattr(path, NULL, 0);
+		if (n < 0) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		free(buf);
+		buf = malloc((size_t)n + 1);
 		if (!buf) {
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
+		n = listxattr(path, buf, (size_t)n);
+		if (n >= 0 || errno != ERANGE)
+			break;		/* else it grew meanwhile */
 	}
-	n = listxattr(path, buf, size);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, errno);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	} else {
+		n = (ssize_t)hide_own_names(buf, (size_t)n);
+		reply_value(req, buf, (size_t)n, size);
+	}
 	free(buf);
 }
 

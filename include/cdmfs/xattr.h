@@ -35,4 +35,10 @@
  * moved by kernel tiering. Read-only. */
 #define CDM_XATTR_DRIFT CDM_XATTR_PREFIX "drift"
 
+/* Kept on the backing inode while a migration of the file is due (from
+ * its start until it ends, not when the daemon stops it at exit or dies):
+ * a daemon starting on the same store finishes it.  Value: the policy text.
+ * Never shown through the mount (not listed, not readable, not settable). */
+#define CDM_XATTR_PENDING CDM_XATTR_PREFIX "pending"
+
 #endif /* CDMFS_XATTR_H */

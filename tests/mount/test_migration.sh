@@ -4,7 +4,8 @@
 # "idle, last: done ..."; a policy set while one runs supersedes it and
 # says so; a file unlinked or truncated under a migration, and an unmount
 # in the middle of three, leave a clean daemon (the mount suite also runs
-# under ASan/UBSan with leak checks at exit).  Simulated devices: the
+# under ASan/UBSan with leak checks at exit), and the next daemon on the
+# store finishes those three.  Simulated devices: the
 # placement is logical here, the vm suite checks pages node by node.
 # Batches of one page (-o migrate_batch=4K) make a 64 MiB migration take
 # long enough (~1 s) to be caught running.
@@ -134,8 +135,36 @@ for i in 1 2 3; do cp "$WORK/ref" "gpu0/x$i"; done
 for i in 1 2 3; do setfattr -n user.cdm.policy -v bind:cxl0 "gpu0/x$i"; done
 check "running when the unmount comes ($(get migration gpu0/x1))" \
 	matches "running *" "$(get migration gpu0/x1)"
+pend=$(getfattr --only-values -n user.cdm.pending "$STORE/gpu0/x1" 2>&1)
+eq "the backing file says a migration is due (user.cdm.pending in the store)" "$pend" "bind:cxl0"
+check "user.cdm.pending is not listed through the mount" \
+	sh -c "! getfattr -d -m - gpu0/x1 2>/dev/null | grep -q pending"
+expect_fail "No such attribute" "nor readable" getfattr -n user.cdm.pending gpu0/x1
+expect_fail "Invalid argument" "nor settable" setfattr -n user.cdm.pending -v bind:gpu0 gpu0/x1
 cd /
 cdm_umount
 grep "stopped at exit\|not started before exit" "$LOG"
 check "the daemon said it stopped the migrations" grep -q "stopped at exit" "$LOG"
+for i in 1 2 3; do
+	eq "x$i: still due in the store" \
+		"$(getfattr --only-values -n user.cdm.pending "$STORE/gpu0/x$i" 2>&1)" "bind:cxl0"
+done
+
+echo "--- the next daemon on the store finishes them"
+cdm_mount "sim=gpu0:1G,sim=cxl0:1G,migrate_batch=4K"
+cd "$MNT" || exit 1
+grep "resum" "$LOG"
+check "the new daemon says it resumed 3" grep -q "resumed 3 migrations" "$LOG"
+for i in 1 2 3; do
+	check "x$i: the migration ends" wait_migration "gpu0/x$i"
+	# the outcome is in the log: no lookup of the kernel's may hold it
+	check "x$i: the log says done, all of it" \
+		grep -q "gpu0/x$i: resumed migration done $SIZE bytes to bind:cxl0 in " "$LOG"
+	eq "x$i: residency" "$(get residency "gpu0/x$i")" "cxl0=$SIZE"
+	check "x$i: data unchanged" cmp "gpu0/x$i" "$WORK/ref"
+	check "x$i: no longer due in the store" \
+		sh -c "! getfattr -n user.cdm.pending '$STORE/gpu0/x$i' 2>/dev/null"
+done
+cd /
+cdm_umount
 finish
