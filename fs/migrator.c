@@ -24,12 +24,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -524,94 +524,73 @@ int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 	return migrate_start(fs, inode, p, total, false);
 }
 
-/* Resume the file @name in directory @dirfd of device @dev if it is due. */
-static unsigned int resume_file(struct cdm_fs *fs, int dirfd, const char *name,
-				uint16_t dev)
+/* nftw() has no user pointer; only the start-up walk uses these. */
+static struct cdm_fs *resume_fs;
+static uint16_t resume_dev;
+static unsigned int resume_count;
+
+/* Resume the file at @path (of device resume_dev) if it is due. */
+static int resume_file(const char *path, const struct stat *st, int type,
+		       struct FTW *ftw)
 {
-	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN], where[PATH_MAX];
+	char procfd[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
 	struct cdm_inode *inode;
 	struct cdm_policy p;
-	struct stat st;
 	ssize_t n;
 	int fd, ret;
 
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	cdm_procfd(path, fd);
-	n = getxattr(path, CDM_XATTR_PENDING, text, sizeof(text) - 1);
-	if (n < 0 || fstat(fd, &st)) {
+	cdm_procfd(procfd, fd);
+	n = getxattr(procfd, CDM_XATTR_PENDING, text, sizeof(text) - 1);
+	if (n < 0) {
 		close(fd);
 		return 0;
 	}
 	text[n] = '\0';
 	/* takes @fd; our lookup, dropped below (the migration holds one) */
-	inode = cdm_inode_get(&fs->table, st.st_ino, st.st_dev, fd, dev, 1);
+	inode = cdm_inode_get(&resume_fs->table, st->st_ino, st->st_dev, fd,
+			      resume_dev, 1);
 	if (!inode) {
 		close(fd);
 		return 0;
 	}
-	name_of(inode, where, sizeof(where));
 	/* toward the policy it has now: the pending text is what it had */
-	ret = cdm_effective_policy(fs, inode, &p);
+	ret = cdm_effective_policy(resume_fs, inode, &p);
 	if (!ret)
-		ret = migrate_start(fs, inode, &p, (uint64_t)st.st_blocks * 512,
-				    true);
-	if (ret)
+		ret = migrate_start(resume_fs, inode, &p,
+				    (uint64_t)st->st_blocks * 512, true);
+	if (ret) {
 		cdm_log(LOG_WARNING, "%s: cannot resume its migration to %s: %s",
-			where, text, strerror(-ret));
-	else
+			path, text, strerror(-ret));
+	} else {
 		cdm_log(LOG_NOTICE, "%s: resuming the migration to %s a previous daemon left",
-			where, text);
-	cdm_inode_put(&fs->table, inode, 1);
-	return ret ? 0 : 1;
-}
-
-/* Every regular file under directory @dirfd (closed here) of device @dev. */
-static unsigned int resume_dir(struct cdm_fs *fs, int dirfd, uint16_t dev,
-			       int depth)
-{
-	unsigned int count = 0;
-	struct dirent *de;
-	DIR *d;
-
-	d = fdopendir(dirfd);
-	if (!d) {
-		close(dirfd);
-		return 0;
+			path, text);
+		resume_count++;
 	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (de->d_type == DT_DIR && depth < 256) {
-			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
-					 O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0)
-				count += resume_dir(fs, sub, dev, depth + 1);
-		} else if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN) {
-			count += resume_file(fs, dirfd, de->d_name, dev);
-		}
-	}
-	closedir(d);
-	return count;
+	cdm_inode_put(&resume_fs->table, inode, 1);
+	return 0;
 }
 
 unsigned int cdm_migrate_resume(struct cdm_fs *fs)
 {
-	unsigned int count = 0;
+	char path[PATH_MAX];
 
+	resume_fs = fs;
+	resume_count = 0;
 	for (size_t i = 0; i < fs->devices.count; i++) {
-		int dirfd = openat(fs->root.fd, fs->devices.dev[i].name,
-				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (dirfd >= 0)
-			count += resume_dir(fs, dirfd, (uint16_t)i, 0);
+		snprintf(path, sizeof(path), "%s/%s", fs->store_path,
+			 fs->devices.dev[i].name);
+		resume_dev = (uint16_t)i;
+		nftw(path, resume_file, 16, FTW_PHYS | FTW_MOUNT);
 	}
-	if (count)
+	if (resume_count)
 		cdm_log(LOG_NOTICE, "resumed %u migration%s a previous daemon left",
-			count, count == 1 ? "" : "s");
-	return count;
+			resume_count, resume_count == 1 ? "" : "s");
+	return resume_count;
 }
 
 char *cdm_migration_value(struct cdm_inode *inode)
