@@ -170,6 +170,8 @@ struct cdm_health {
 	uint32_t *state;		/* per device: CDMKM_*; under lock */
 };
 
+struct fuse_session;
+
 struct cdm_fs {
 	struct cdm_options opt;
 	struct cdm_device_list devices;
@@ -183,6 +185,8 @@ struct cdm_fs {
 	atomic_uint_fast64_t stats[CDM_STAT_NR];
 	struct cdm_migrator migrator;
 	struct cdm_health health;
+	/* set before the first request; for calls made without a request */
+	struct fuse_session *se;
 };
 
 extern const struct fuse_lowlevel_ops cdm_oper;

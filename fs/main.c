@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 	}
 	free(mopts);
+	fs.se = se;
 	if (!se) {
 		ret = -EINVAL;
 		cdm_log(LOG_ERR, "%s: cannot set up the FUSE session", fs.opt.mountpoint);

@@ -12,10 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -23,6 +25,13 @@
 #include "cdmfs.h"
 #include "cdmfs/log.h"
 #include "ops.h"
+#include "perm.h"
+
+/*
+ * The kernel's FUSE_DEV_IOC_BACKING_CLOSE (uapi linux/fuse.h, >= 6.9):
+ * what fuse_passthrough_close() does, for when no request is at hand.
+ */
+#define CDM_FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
 
 static fuse_ino_t ino_of(struct cdm_fs *fs, struct cdm_inode *inode)
 {
@@ -91,10 +100,134 @@ static void reply_entry(fuse_req_t req, struct cdm_inode *parent,
 		fuse_reply_entry(req, &e);
 }
 
+/*
+ * The credentials of the thread that made @req, from /proc/TID/status (the
+ * kernel checked them already; we need CAP_FSETID and the groups, which
+ * the request does not carry).  The thread waits for our reply, so they
+ * cannot change meanwhile.  Without a view of it (another pid namespace),
+ * its ids from the request, and root taken as having CAP_FSETID.
+ */
+void cdm_caller_of(fuse_req_t req, struct cdm_caller *c)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char path[32], buf[8192];
+	ssize_t n = -1;
+	int fd;
+
+	if (ctx->pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+	}
+	if (n > 0) {
+		buf[n] = '\0';
+		if (!cdm_caller_parse_status(buf, c) && c->fsuid == ctx->uid &&
+		    c->fsgid == ctx->gid)
+			return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->fsuid = ctx->uid;
+	c->fsgid = ctx->gid;
+	c->fsetid = ctx->uid == 0;
+}
+
+/*
+ * Clear set-uid/set-gid of a regular file as the kernel would for the
+ * caller of @req (fs/attr.c setattr_should_drop_suidgid): after a write or
+ * truncate by a caller without CAP_FSETID, or after any chown (@chown;
+ * @gid is the file's group before it).  KILLPRIV_V2 leaves this to us, and
+ * tmpfs never sees the caller: we act as root, who keeps the bits.
+ * Returns 1 if the mode changed, 0 if not, or -errno.
+ */
+int cdm_kill_priv(fuse_req_t req, struct cdm_inode *inode, bool chown,
+		  gid_t gid)
+{
+	char path[CDM_PROCFD_MAX];
+	struct cdm_caller c;
+	struct stat st;
+	mode_t m;
+
+	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	cdm_caller_of(req, &c);
+	if (!chown && c.fsetid)
+		return 0;
+	if (!chown)
+		gid = st.st_gid;
+	m = cdm_mode_after_kill(st.st_mode,
+				cdm_caller_in_group(&c, gid) || c.fsetid);
+	if (m == st.st_mode)
+		return 0;
+	cdm_procfd(path, inode->fd);
+	return chmod(path, m & 07777) ? -errno : 1;
+}
+
+/*
+ * Setting an access ACL clears set-gid when the caller is neither in the
+ * file's group nor has CAP_FSETID (posix_acl_update_mode; the kernel's
+ * FUSE_SETXATTR_ACL_KILL_SGID, which libfuse 3.17 does not pass on).
+ * tmpfs saw root set it and kept the bit.
+ */
+int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode)
+{
+	char path[CDM_PROCFD_MAX];
+	struct cdm_caller c;
+	struct stat st;
+
+	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!(st.st_mode & S_ISGID))
+		return 0;
+	cdm_caller_of(req, &c);
+	if (c.fsetid || cdm_caller_in_group(&c, st.st_gid))
+		return 0;
+	cdm_procfd(path, inode->fd);
+	return chmod(path, st.st_mode & 07777 & ~S_ISGID) ? -errno : 0;
+}
+
+/*
+ * Create with the caller's umask, as tmpfs would for a local caller: it
+ * applies the umask unless the parent has a default ACL (posix_acl_create).
+ * The umask is per process, so each worker thread first takes its own
+ * fs_struct (unshare(CLONE_FS), as virtiofsd does); our threads use no
+ * cwd.  If that fails, the mode is masked here (default ACLs then lose).
+ */
+static void use_caller_umask(fuse_req_t req, mode_t *mode)
+{
+	static __thread int own_fs;	/* 1: unshared, -1: cannot */
+	mode_t mask = fuse_req_ctx(req)->umask;
+
+	if (!own_fs)
+		own_fs = unshare(CLONE_FS) ? -1 : 1;
+	if (own_fs > 0)
+		umask(mask);
+	else
+		*mode &= ~mask;
+}
+
+/* Drop passthrough backing @id without a request (the reply failed). */
+static void close_backing(struct cdm_fs *fs, int id)
+{
+	if (fs->se &&
+	    ioctl(fuse_session_fd(fs->se), CDM_FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0)
+		cdm_log(LOG_WARNING, "passthrough backing %d: cannot close: %s", id,
+			strerror(errno));
+}
+
 static void cdm_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct cdm_fs *fs = userdata;
 
+	/*
+	 * The caller's umask is applied per request (use_caller_umask); ours
+	 * (whatever the shell that started us had) must not add to it.
+	 */
+	umask(0);
 	if (fs->opt.nopassthrough) {
 		cdm_log(LOG_NOTICE, "%s: passthrough off (-o nopassthrough): I/O is served by the daemon",
 			fs->opt.mountpoint);
@@ -110,6 +243,17 @@ static void cdm_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	if (!fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2))
 		cdm_log(LOG_WARNING, "%s: no FUSE_HANDLE_KILLPRIV_V2: each write() costs a daemon round trip",
+			fs->opt.mountpoint);
+	/*
+	 * The kernel passes the caller's umask instead of applying it, and
+	 * checks POSIX ACLs: the backing tmpfs then applies a default ACL
+	 * instead of the umask, as it does for a local caller.
+	 */
+	if (!fuse_set_feature_flag(conn, FUSE_CAP_DONT_MASK))
+		cdm_log(LOG_WARNING, "%s: no FUSE_DONT_MASK: the kernel applies the umask even under a default ACL",
+			fs->opt.mountpoint);
+	else if (!fuse_set_feature_flag(conn, FUSE_CAP_POSIX_ACL))
+		cdm_log(LOG_WARNING, "%s: no FUSE_POSIX_ACL: POSIX ACLs are stored but not enforced",
 			fs->opt.mountpoint);
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_READ);
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
@@ -203,13 +347,17 @@ static int reserve(struct cdm_inode *inode, struct fuse_file_info *fi,
 	return ret;
 }
 
-static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
-		      struct stat *attr, int valid, struct fuse_file_info *fi)
+static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
+		      struct cdm_inode *inode, struct stat *attr, int valid,
+		      struct fuse_file_info *fi)
 {
 	char path[CDM_PROCFD_MAX];
-	struct stat st;
+	struct stat st, before;
+	int err;
 
 	cdm_procfd(path, inode->fd);
+	if (fstatat(inode->fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (chmod(path, attr->st_mode & 07777))
 			return -errno;
@@ -254,18 +402,24 @@ static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
 		if (utimensat(inode->fd, "", tv, AT_EMPTY_PATH))
 			return -errno;
 	}
-	/* KILLPRIV_V2: the kernel leaves clearing suid/sgid to us */
-	if (valid & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID) &&
-	    !fstatat(inode->fd, "", &st, AT_EMPTY_PATH) &&
-	    S_ISREG(st.st_mode) && st.st_mode & (S_ISUID | S_ISGID)) {
-		mode_t m = st.st_mode & 07777;
-
-		if (valid & FUSE_SET_ATTR_KILL_SUID)
-			m &= ~S_ISUID;
-		if (valid & FUSE_SET_ATTR_KILL_SGID && st.st_mode & S_IXGRP)
-			m &= ~S_ISGID;
-		if (chmod(path, m))
-			return -errno;
+	/*
+	 * KILLPRIV_V2 leaves clearing suid/sgid to us.  The kernel's one
+	 * FATTR_KILL_SUIDGID (libfuse's FUSE_SET_ATTR_KILL_SUID) means both
+	 * bits: on truncate by a caller without CAP_FSETID, on any chown.
+	 * A SETATTR that sets nothing is file_remove_privs() of a write by
+	 * such a caller (fuse_setattr drops the kill bits and sends the rest,
+	 * which is nothing), on either data path.
+	 */
+	if (valid & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID)) {
+		err = cdm_kill_priv(req, inode,
+				    valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID),
+				    before.st_gid);
+		if (err < 0)
+			return err;
+	} else if (!valid) {
+		err = cdm_kill_priv(req, inode, false, before.st_gid);
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
@@ -279,7 +433,7 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_SETATTR);
-	ret = do_setattr(fs, inode, attr, valid, fi);
+	ret = do_setattr(req, fs, inode, attr, valid, fi);
 	if (!ret && fstatat(inode->fd, "", &st,
 			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		ret = -errno;
@@ -310,20 +464,42 @@ static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
  * New inodes are made by the daemon (root) and handed to the caller, as a
  * local filesystem would: the group is the caller's unless the directory is
  * setgid, where the backing filesystem already gave it the directory's.
+ * @fd is any fd of the new inode (O_PATH will do).  chown clears set-uid
+ * and set-gid (chown_common), which the caller asked for and the kernel
+ * vetted (vfs_prepare_mode strips what it may not have): put them back.
  */
-static int give_to_caller(fuse_req_t req, struct cdm_inode *parent,
-			  const char *name)
+static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct stat dir;
+	char path[CDM_PROCFD_MAX];
+	struct stat dir, st;
 	gid_t gid = ctx->gid;
 
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
 	if (!fstatat(parent->fd, "", &dir, AT_EMPTY_PATH) &&
 	    dir.st_mode & S_ISGID)
 		gid = (gid_t)-1;
-	if (fchownat(parent->fd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW))
+	if (fchownat(fd, "", ctx->uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	return 0;
+	if (S_ISLNK(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	cdm_procfd(path, fd);
+	return chmod(path, st.st_mode & 07777) ? -errno : 0;
+}
+
+/* An O_PATH fd of @name in @parent, for give_to_caller(). */
+static int give_name_to_caller(fuse_req_t req, struct cdm_inode *parent,
+			       const char *name)
+{
+	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = give_to_caller(req, parent, fd);
+	close(fd);
+	return ret;
 }
 
 /* Nothing but the device directories lives at the root. */
@@ -355,6 +531,7 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	ret = check_parent(fs, parent);
 	if (ret)
 		goto out_err;
+	use_caller_umask(req, &mode);
 	if (S_ISREG(mode)) {
 		fd = openat(parent->fd, name,
 			    O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode & 07777);
@@ -363,13 +540,15 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 			goto out_err;
 		}
 		ret = place_new(fs, parent, name, fd, true);
+		if (!ret)
+			ret = give_to_caller(req, parent, fd);
 		close(fd);
 	} else if (mknodat(parent->fd, name, mode, rdev)) {
 		ret = -errno;
 		goto out_err;
+	} else {
+		ret = give_name_to_caller(req, parent, name);
 	}
-	if (!ret)
-		ret = give_to_caller(req, parent, name);
 	if (ret) {
 		unlinkat(parent->fd, name, 0);
 		goto out_err;
@@ -389,6 +568,8 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 	cdm_stat_inc(fs, CDM_STAT_MKDIR);
 	ret = check_parent(fs, parent);
+	if (!ret)
+		use_caller_umask(req, &mode);
 	if (!ret && mkdirat(parent->fd, name, mode))
 		ret = -errno;
 	if (!ret) {
@@ -396,10 +577,10 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
+		if (!ret)
+			ret = give_to_caller(req, parent, fd);
 		if (fd >= 0)
 			close(fd);
-		if (!ret)
-			ret = give_to_caller(req, parent, name);
 		if (ret)
 			unlinkat(parent->fd, name, AT_REMOVEDIR);
 	}
@@ -421,7 +602,7 @@ static void cdm_symlink(fuse_req_t req, const char *link,
 	if (!ret && symlinkat(link, parent->fd, name))
 		ret = -errno;
 	if (!ret) {
-		ret = give_to_caller(req, parent, name);
+		ret = give_name_to_caller(req, parent, name);
 		if (ret)
 			unlinkat(parent->fd, name, 0);
 	}
@@ -613,22 +794,69 @@ static void setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 	pthread_mutex_unlock(&inode->lock);
 }
 
+/*
+ * Undo setup_datapath() and close the backing fd, without a reply: for
+ * cdm_release, and for an open whose reply the kernel did not take (then
+ * @req is already freed and NULL here).
+ */
+static void release_file(fuse_req_t req, struct cdm_fs *fs,
+			 struct cdm_inode *inode, struct fuse_file_info *fi)
+{
+	pthread_mutex_lock(&inode->lock);
+	if (--inode->nopen == 0 && inode->backing_id) {
+		if (req)
+			fuse_passthrough_close(req, inode->backing_id);
+		else
+			close_backing(fs, inode->backing_id);
+		inode->backing_id = 0;
+	}
+	pthread_mutex_unlock(&inode->lock);
+	close(fi->fh);
+}
+
+/*
+ * O_TRUNC of an existing file arrives inside OPEN/CREATE (libfuse turns on
+ * atomic O_TRUNC, so the kernel sends no SETATTR): truncate @fd here, and
+ * clear set-uid/set-gid as the kernel's FUSE_OPEN_KILL_SUIDGID would ask
+ * (it comes for callers without CAP_FSETID; libfuse 3.17 does not pass it
+ * on).  Returns 1 if the mode changed: the kernel's cached one is stale
+ * then (an open reply carries no attributes).
+ */
+static int open_truncate(fuse_req_t req, int fd)
+{
+	struct cdm_inode file = { .fd = fd };
+
+	if (ftruncate(fd, 0))
+		return -errno;
+	return cdm_kill_priv(req, &file, false, 0);
+}
+
 static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	int fd;
+	int fd, ret;
 
-	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_OPEN);
+	cdm_stat_inc(fs, CDM_STAT_OPEN);
 	fd = open_backing(inode, fi->flags);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	setup_datapath(req, inode, fi, fd);
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		/* the opener was interrupted: undo */
-		cdm_oper.release(req, ino, fi);
+	if (fi->flags & O_TRUNC) {
+		ret = open_truncate(req, fd);
+		if (ret < 0) {
+			close(fd);
+			fuse_reply_err(req, -ret);
+			return;
+		}
+		if (ret > 0 && fs->se)
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	}
+	setup_datapath(req, inode, fi, fd);
+	/* on failure the kernel has no open file (and req is freed): undo */
+	if (fuse_reply_open(req, fi) < 0)
+		release_file(NULL, fs, inode, fi);
 }
 
 static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
@@ -644,6 +872,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	ret = check_parent(fs, parent);
 	if (ret)
 		goto out_err;
+	use_caller_umask(req, &mode);
 	fd = openat(parent->fd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
 		    mode & 07777);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
@@ -657,8 +886,13 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	if (created) {
 		ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, name);
+			ret = give_to_caller(req, parent, fd);
 		if (ret)
+			goto err_unlink;
+	} else if (fi->flags & O_TRUNC) {
+		/* before the lookup: the reply carries the attributes after */
+		ret = open_truncate(req, fd);
+		if (ret < 0)
 			goto err_unlink;
 	}
 	ret = do_lookup(fs, parent, name, &e);
@@ -666,8 +900,9 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		goto err_unlink;
 	inode = cdm_inode_of(req, e.ino);
 	setup_datapath(req, inode, fi, fd);
-	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		cdm_oper.release(req, e.ino, fi);
+	/* on failure the kernel has no open file (and req is freed): undo */
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		release_file(NULL, fs, inode, fi);
 		forget_one(fs, e.ino, 1);
 	}
 	return;
@@ -679,19 +914,76 @@ out_err:
 	fuse_reply_err(req, -ret);
 }
 
+/*
+ * O_TMPFILE: an unnamed file in @parent's device, placed and owned as a
+ * created one; linkat(2) of its fd later names it (cdm_link links the
+ * backing inode through /proc, which works while it has no name).
+ */
+static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
+			struct fuse_file_info *fi)
+{
+	struct cdm_fs *fs = cdm_fs_of(req);
+	struct cdm_inode *parent = cdm_inode_of(req, parent_ino), *inode;
+	char path[CDM_PROCFD_MAX];
+	struct fuse_entry_param e;
+	int fd, pfd, ret;
+
+	/* counted as a create: no stat of its own */
+	cdm_stat_inc(fs, CDM_STAT_CREATE);
+	ret = check_parent(fs, parent);
+	if (ret)
+		goto out_err;
+	use_caller_umask(req, &mode);
+	fd = openat(parent->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		    mode & 07777);
+	if (fd < 0) {
+		ret = -errno;
+		goto out_err;
+	}
+	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
+	if (!ret)
+		ret = give_to_caller(req, parent, fd);
+	if (ret)
+		goto err_close;
+	memset(&e, 0, sizeof(e));
+	e.attr_timeout = e.entry_timeout = fs->opt.attr_timeout;
+	if (fstat(fd, &e.attr)) {
+		ret = -errno;
+		goto err_close;
+	}
+	cdm_procfd(path, fd);
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	/* takes pfd, also on failure */
+	inode = cdm_inode_get(&fs->table, e.attr.st_ino, e.attr.st_dev, pfd,
+			      parent->dev, 1);
+	if (!inode) {
+		ret = -errno;
+		goto err_close;
+	}
+	e.ino = ino_of(fs, inode);
+	setup_datapath(req, inode, fi, fd);
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		release_file(NULL, fs, inode, fi);
+		forget_one(fs, e.ino, 1);
+	}
+	return;
+err_close:
+	close(fd);
+out_err:
+	fuse_reply_err(req, -ret);
+}
+
 static void cdm_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
-	struct cdm_inode *inode = cdm_inode_of(req, ino);
+	struct cdm_fs *fs = cdm_fs_of(req);
 
-	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_RELEASE);
-	pthread_mutex_lock(&inode->lock);
-	if (--inode->nopen == 0 && inode->backing_id) {
-		fuse_passthrough_close(req, inode->backing_id);
-		inode->backing_id = 0;
-	}
-	pthread_mutex_unlock(&inode->lock);
-	close(fi->fh);
+	cdm_stat_inc(fs, CDM_STAT_RELEASE);
+	release_file(req, fs, cdm_inode_of(req, ino), fi);
 	fuse_reply_err(req, 0);
 }
 
@@ -970,6 +1262,7 @@ const struct fuse_lowlevel_ops cdm_oper = {
 	.rename = cdm_rename,
 	.open = cdm_open,
 	.create = cdm_create,
+	.tmpfile = cdm_tmpfile,
 	.release = cdm_release,
 	.read = cdm_read,
 	.write_buf = cdm_write_buf,

@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 
 #include "cdmfs.h"
+#include "perm.h"
 
 static inline struct cdm_fs *cdm_fs_of(fuse_req_t req)
 {
@@ -20,6 +21,19 @@ static inline struct cdm_inode *cdm_inode_of(fuse_req_t req, fuse_ino_t ino)
 		return &cdm_fs_of(req)->root;
 	return (struct cdm_inode *)(uintptr_t)ino;
 }
+
+/** The credentials of the thread that made @req (see ops.c). */
+void cdm_caller_of(fuse_req_t req, struct cdm_caller *c);
+/**
+ * Clear set-uid/set-gid of @inode as the kernel would after a write or
+ * truncate by the caller of @req (nothing if it has CAP_FSETID), or after
+ * a chown by it (@chown; @gid is the group before the chown).  1 if the
+ * mode changed, 0 if not, or -errno.
+ */
+int cdm_kill_priv(fuse_req_t req, struct cdm_inode *inode, bool chown,
+		  gid_t gid);
+/** After an access ACL was set on @inode by the caller of @req. */
+int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode);
 
 void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags);

@@ -177,6 +177,8 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	ret = xattr_path(cdm_inode_of(req, ino), path);
 	if (!ret && setxattr(path, name, value, size, flags))
 		ret = -errno;
+	if (!ret && !strcmp(name, "system.posix_acl_access"))
+		ret = cdm_acl_kill_sgid(req, cdm_inode_of(req, ino));
 	fuse_reply_err(req, -ret);
 }
 
