@@ -127,6 +127,8 @@ struct cdm_options {
 	/* allocate what a truncate adds, so faults never find a device full */
 	bool reserve;
 	bool foreground, debug, nopassthrough, keep_store, no_host;
+	/* -o suid / -o dev: drop the default nosuid / nodev (root only) */
+	bool suid, dev;
 	bool show_help, show_version;
 };
 

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 	      "  -o attr_timeout=SEC    attribute cache time (default 1)\n"
 	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
 	      "  -o reserve             allocate what a truncate adds, at the truncate\n"
+	      "  -o suid, -o dev        honour set-uid files, device nodes (root only;\n"
+	      "                         the default is nosuid,nodev)\n"
 	      "  -o allow_other,ro,noexec,...  usual mount options\n"
 	      "See cdmfs(8).\n", f);
 }
@@ -142,7 +144,9 @@ static char *fuse_mount_opts(struct cdm_fs *fs)
 {
 	char *s;
 
-	if (asprintf(&s, "fsname=cdmfs,subtype=cdmfs,default_permissions,nosuid,nodev%s%s%s",
+	if (asprintf(&s, "fsname=cdmfs,subtype=cdmfs,default_permissions,%s,%s%s%s%s",
+		     fs->opt.suid ? "suid" : "nosuid",
+		     fs->opt.dev ? "dev" : "nodev",
 		     geteuid() == 0 ? ",allow_other" : "",
 		     fs->opt.fuse_opts ? "," : "",
 		     fs->opt.fuse_opts ? fs->opt.fuse_opts : "") < 0)
@@ -172,8 +176,24 @@ int main(int argc, char **argv)
 		cdm_options_free(&fs.opt);
 		return 0;
 	}
+	/*
+	 * The mount is nosuid,nodev unless root asks otherwise, as for a
+	 * tmpfs; fusermount3 would drop suid/dev for anyone else without a
+	 * word, so refuse them here instead.
+	 */
+	if ((fs.opt.suid || fs.opt.dev) && geteuid() != 0) {
+		fprintf(stderr, "cdmfs: -o %s: only root may mount without %s (see cdmfs --help)\n",
+			fs.opt.suid ? "suid" : "dev",
+			fs.opt.suid ? "nosuid" : "nodev");
+		cdm_options_free(&fs.opt);
+		return 2;
+	}
 	if (fs.opt.debug)
 		cdm_log_set_level(LOG_DEBUG);
+	if (fs.opt.suid || fs.opt.dev)
+		cdm_log(LOG_NOTICE, "%s: mounting%s%s as asked: set-uid files and device nodes there take effect",
+			fs.opt.mountpoint, fs.opt.suid ? " suid" : "",
+			fs.opt.dev ? " dev" : "");
 	fs.root.fd = -1;
 	ret = check_environment(fs.opt.mountpoint);
 	if (ret)

@@ -13,9 +13,13 @@
 
 #include "cdmfs.h"
 
-/* Generic mount options handed to libfuse as they are (mount(8) flags). */
+/*
+ * Generic mount options handed to libfuse as they are (mount(8) flags).
+ * suid and dev are not: the mount is nosuid,nodev unless asked, and
+ * main() decides who may ask.
+ */
 static const char *const fuse_passthru[] = {
-	"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
+	"ro", "rw", "noexec", "exec",
 	"async", "sync", "dirsync", "noatime", "atime", "nodiratime",
 	"diratime", "relatime", "norelatime", "strictatime", "nostrictatime",
 	"lazytime", "nolazytime", "allow_other", "allow_root", NULL,
@@ -125,6 +129,15 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 		return 0;
 	if (!v && in_list(fuse_passthru, opt))
 		return append_fuse_opt(o, opt);
+	/* the last of each pair wins, as with mount(8) */
+	if (!v && (!strcmp(opt, "suid") || !strcmp(opt, "nosuid"))) {
+		o->suid = opt[0] == 's';
+		return 0;
+	}
+	if (!v && (!strcmp(opt, "dev") || !strcmp(opt, "nodev"))) {
+		o->dev = opt[0] == 'd';
+		return 0;
+	}
 	if (!strncmp(opt, "x-", 2) || !strcmp(opt, "comment"))
 		return 0;	/* systemd and fstab annotations */
 	if (!v) {

@@ -96,6 +96,26 @@ static void test_mount_style(void **state)
 	cdm_options_free(&o);
 }
 
+/* suid/dev are no pass-through options: main() decides, last one wins */
+static void test_suid_dev(void **state)
+{
+	struct cdm_options o;
+	char err[256] = "";
+	char **v = ARGV("-o", w("suid,nodev,rw,dev,nosuid"), "/mnt/cdm");
+
+	assert_int_equal(parse(v, 3, &o, err), 0);
+	assert_false(o.suid);
+	assert_true(o.dev);
+	assert_string_equal(o.fuse_opts, "rw");
+	cdm_options_free(&o);
+	v = ARGV("-o", w("suid"), "/mnt/cdm");
+	assert_int_equal(parse(v, 3, &o, err), 0);
+	assert_true(o.suid);
+	assert_false(o.dev);
+	assert_null(o.fuse_opts);
+	cdm_options_free(&o);
+}
+
 static void test_alias(void **state)
 {
 	struct cdm_options o;
@@ -188,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_mount_style),
 		cmocka_unit_test(test_alias),
+		cmocka_unit_test(test_suid_dev),
 		cmocka_unit_test(test_migrate_batch_reserve),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_bad_args),
