@@ -44,6 +44,8 @@ struct cdm_inode {
 	int fd;				/* O_PATH fd of the backing inode */
 	int backing_id;			/* passthrough id; protected by lock */
 	uint32_t nopen;			/* protected by lock */
+	/* O_RDWR opens, which may map it shared writable; protected by lock */
+	uint32_t nopen_rdwr;
 	uint16_t dev;			/* index into fs->devices */
 	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
 	pthread_mutex_t lock;

@@ -43,6 +43,30 @@ static bool is_root(struct cdm_fs *fs, struct cdm_inode *inode)
 	return inode == &fs->root;
 }
 
+/*
+ * How long the kernel may cache @inode's attributes.  A write through a
+ * passthrough mapping faults on the backing file and updates its times
+ * there (backing_file_mmap made it the mapping's file), and 6.18 has no
+ * passthrough getattr: nothing tells the FUSE inode.  So while a
+ * passthrough open that can map it shared writable (O_RDWR) exists, its
+ * attributes are not cached and stat sees such writes at once, as on
+ * tmpfs; each stat then costs a GETATTR.  write() needs none of this (the
+ * kernel updates the FUSE inode), nor do read-only opens.  A mapping that
+ * outlives the last close is not covered (its RELEASE has come).
+ */
+static double attr_timeout(struct cdm_fs *fs, struct cdm_inode *inode,
+			   const struct stat *st)
+{
+	bool live;
+
+	if (!S_ISREG(st->st_mode))
+		return fs->opt.attr_timeout;
+	pthread_mutex_lock(&inode->lock);
+	live = inode->backing_id && inode->nopen_rdwr;
+	pthread_mutex_unlock(&inode->lock);
+	return live ? 0 : fs->opt.attr_timeout;
+}
+
 /* Index of the device directory called @name at the root, or -ENOENT. */
 static int device_index(struct cdm_fs *fs, const char *name)
 {
@@ -85,6 +109,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 	if (!inode)
 		return -errno;
 	e->ino = ino_of(fs, inode);
+	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
 	return 0;
 }
 
@@ -311,14 +336,14 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
+	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct stat st;
 
 	cdm_stat_inc(fs, CDM_STAT_GETATTR);
-	if (fstatat(cdm_inode_of(req, ino)->fd, "", &st,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		fuse_reply_err(req, errno);
 	else
-		fuse_reply_attr(req, &st, fs->opt.attr_timeout);
+		fuse_reply_attr(req, &st, attr_timeout(fs, inode, &st));
 }
 
 /*
@@ -440,7 +465,7 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, fs->opt.attr_timeout);
+		fuse_reply_attr(req, &st, attr_timeout(fs, inode, &st));
 }
 
 static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -760,11 +785,17 @@ static int open_backing(struct cdm_inode *inode, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Attach the backing file to the kernel's open file, or fall back. */
-static void setup_datapath(fuse_req_t req, struct cdm_inode *inode,
+/*
+ * Attach the backing file to the kernel's open file, or fall back.
+ * Returns true when this open lets the file be mapped shared writable
+ * through passthrough where no open did before: attributes the kernel
+ * cached are to be dropped then (see attr_timeout()).
+ */
+static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 			   struct fuse_file_info *fi, int fd)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
+	bool mappable = false;
 
 	fi->fh = fd;
 	fi->keep_cache = 0;
@@ -791,7 +822,10 @@ static void setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 		cdm_stat_inc(fs, CDM_STAT_PASSTHROUGH_FALLBACKS);
 	}
 	inode->nopen++;
+	if ((fi->flags & O_ACCMODE) == O_RDWR)
+		mappable = inode->nopen_rdwr++ == 0 && inode->backing_id;
 	pthread_mutex_unlock(&inode->lock);
+	return mappable;
 }
 
 /*
@@ -803,6 +837,8 @@ static void release_file(fuse_req_t req, struct cdm_fs *fs,
 			 struct cdm_inode *inode, struct fuse_file_info *fi)
 {
 	pthread_mutex_lock(&inode->lock);
+	if ((fi->flags & O_ACCMODE) == O_RDWR && inode->nopen_rdwr)
+		inode->nopen_rdwr--;
 	if (--inode->nopen == 0 && inode->backing_id) {
 		if (req)
 			fuse_passthrough_close(req, inode->backing_id);
@@ -835,7 +871,7 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	int fd, ret;
+	int fd, ret = 0;
 
 	cdm_stat_inc(fs, CDM_STAT_OPEN);
 	fd = open_backing(inode, fi->flags);
@@ -850,10 +886,10 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, -ret);
 			return;
 		}
-		if (ret > 0 && fs->se)
-			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	}
-	setup_datapath(req, inode, fi, fd);
+	/* the mode changed (ret > 0), or stat must see mapped writes now */
+	if ((setup_datapath(req, inode, fi, fd) || ret > 0) && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	/* on failure the kernel has no open file (and req is freed): undo */
 	if (fuse_reply_open(req, fi) < 0)
 		release_file(NULL, fs, inode, fi);
@@ -900,6 +936,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		goto err_unlink;
 	inode = cdm_inode_of(req, e.ino);
 	setup_datapath(req, inode, fi, fd);
+	e.attr_timeout = attr_timeout(fs, inode, &e.attr);
 	/* on failure the kernel has no open file (and req is freed): undo */
 	if (fuse_reply_create(req, &e, fi) < 0) {
 		release_file(NULL, fs, inode, fi);
@@ -966,6 +1003,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 	}
 	e.ino = ino_of(fs, inode);
 	setup_datapath(req, inode, fi, fd);
+	e.attr_timeout = attr_timeout(fs, inode, &e.attr);
 	if (fuse_reply_create(req, &e, fi) < 0) {
 		release_file(NULL, fs, inode, fi);
 		forget_one(fs, e.ino, 1);
