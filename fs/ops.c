@@ -156,7 +156,7 @@ void cdm_caller_of(fuse_req_t req, struct cdm_caller *c)
 	memset(c, 0, sizeof(*c));
 	c->fsuid = ctx->uid;
 	c->fsgid = ctx->gid;
-	c->fsetid = ctx->uid == 0;
+	c->fsetid = c->sys_admin = ctx->uid == 0;
 }
 
 /*

@@ -11,8 +11,9 @@
 
 #include "perm.h"
 
-/* linux/capability.h; not included for one constant */
+/* linux/capability.h; not included for two constants */
 #define CDM_CAP_FSETID 4
+#define CDM_CAP_SYS_ADMIN 21
 
 /* The value of "Key:" at the start of a line of @text, or NULL. */
 static const char *field(const char *text, const char *key)
@@ -69,6 +70,7 @@ int cdm_caller_parse_status(const char *text, struct cdm_caller *c)
 	if (end == cap || errno)
 		return -EINVAL;
 	c->fsetid = capeff & (1ULL << CDM_CAP_FSETID);
+	c->sys_admin = capeff & (1ULL << CDM_CAP_SYS_ADMIN);
 	groups = field(text, "Groups:");
 	while (groups && c->ngroups < CDM_CALLER_GROUPS_MAX) {
 		unsigned long g;

@@ -23,6 +23,7 @@ struct cdm_caller {
 	uid_t fsuid;
 	gid_t fsgid;
 	bool fsetid;			/* CAP_FSETID in its effective set */
+	bool sys_admin;			/* CAP_SYS_ADMIN: sees trusted.* */
 	size_t ngroups;			/* supplementary groups known */
 	gid_t groups[CDM_CALLER_GROUPS_MAX];
 };

@@ -184,17 +184,21 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 /*
  * Drop from list @buf of @n bytes the user.cdm.* names the daemon keeps
- * for itself (user.cdm.pending); user.cdm.policy stays.  Returns the new
- * length.
+ * for itself (user.cdm.pending); user.cdm.policy stays.  trusted.* names
+ * go too unless @trusted: the kernel shows them only to CAP_SYS_ADMIN
+ * (and filters them for tmpfs, not for FUSE), and we listed as root.
+ * Returns the new length.
  */
-static size_t hide_own_names(char *buf, size_t n)
+static size_t hide_own_names(char *buf, size_t n, bool trusted)
 {
 	size_t in = 0, out = 0;
 
 	while (in < n) {
 		size_t len = strnlen(buf + in, n - in) + 1;
 
-		if (!is_cdm_name(buf + in) || !strcmp(buf + in, CDM_XATTR_POLICY)) {
+		if ((!is_cdm_name(buf + in) ||
+		     !strcmp(buf + in, CDM_XATTR_POLICY)) &&
+		    (trusted || strncmp(buf + in, "trusted.", 8))) {
 			memmove(buf + out, buf + in, len);
 			out += len;
 		}
@@ -239,7 +243,12 @@ void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	if (n < 0) {
 		fuse_reply_err(req, errno);
 	} else {
-		n = (ssize_t)hide_own_names(buf, (size_t)n);
+		struct cdm_caller c = { .sys_admin = true };
+
+		/* the caller's capabilities cost a read of /proc: only if needed */
+		if (memmem(buf, (size_t)n, "trusted.", 8))
+			cdm_caller_of(req, &c);
+		n = (ssize_t)hide_own_names(buf, (size_t)n, c.sys_admin);
 		reply_value(req, buf, (size_t)n, size);
 	}
 	free(buf);

@@ -101,9 +101,17 @@ for f in (a, b, c): os.close(f)"
 	echo data >"$d/k.ch" && chmod 6755 "$d/k.ch"
 	chown 65534 "$d/k.ch"
 	eq "$t: chown clears set-uid and group-exec set-gid" "$(mode "$d/k.ch")" 755
+	echo data >"$d/k.cg" && chown 65534:0 "$d/k.cg" && chmod 6755 "$d/k.cg"
+	nobody chgrp 65534 "$d/k.cg"
+	eq "$t: chgrp by the owner clears them" "$(mode "$d/k.cg") $(stat -c %g "$d/k.cg")" "755 65534"
 	echo data >"$d/k.ch2" && chmod 2644 "$d/k.ch2"
 	chown 65534 "$d/k.ch2"
 	eq "$t: root's chown keeps set-gid without group-exec" "$(mode "$d/k.ch2")" 2644
+
+	# trusted.* names are for CAP_SYS_ADMIN only, also in listxattr
+	echo x >"$d/tx" && setfattr -n trusted.t -v 1 "$d/tx" && setfattr -n user.u -v 1 "$d/tx"
+	eq "$t: nobody's listxattr hides trusted.*" "$(nobody "$PY" -c "import os; print(sorted(os.listxattr('$d/tx')))")" "['user.u']"
+	eq "$t: root's shows it" "$(py "import os; print(sorted(os.listxattr('$d/tx')))")" "['trusted.t', 'user.u']"
 
 	# O_TMPFILE, then linkat(2) names it
 	nobody sh -c "umask 022 && $PY -c \"

@@ -28,6 +28,7 @@ static void test_parse(void **state)
 	assert_int_equal(c.fsuid, 1000);
 	assert_int_equal(c.fsgid, 100);
 	assert_false(c.fsetid);
+	assert_false(c.sys_admin);
 	assert_int_equal(c.ngroups, 3);
 	assert_true(cdm_caller_in_group(&c, 100));
 	assert_true(cdm_caller_in_group(&c, 27));
@@ -35,6 +36,7 @@ static void test_parse(void **state)
 	assert_int_equal(cdm_caller_parse_status(status_root, &c), 0);
 	assert_int_equal(c.fsuid, 0);
 	assert_true(c.fsetid);
+	assert_true(c.sys_admin);
 	assert_int_equal(c.ngroups, 0);
 	assert_int_equal(cdm_caller_parse_status("Uid:\t0\t0\t0\t0\n", &c),
 			 -EINVAL);
