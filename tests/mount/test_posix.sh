@@ -76,7 +76,7 @@ for f in (a, b, c): os.close(f)"
 	eq "$t: a dir in a set-gid dir inherits set-gid and group" "$(stat -c %A:%g "$d/sg/sub")" "drwxr-sr-x:0"
 
 	# a write, append, truncate or O_TRUNC by another user clears them
-	for how in write append truncate otrunc; do
+	for how in write append truncate otrunc fallocate punch copy_file_range; do
 		f=$d/k.$how
 		echo data >"$f" && chmod 6777 "$f"
 		case $how in
@@ -84,6 +84,9 @@ for f in (a, b, c): os.close(f)"
 		append) nobody sh -c "echo x >>'$f'" ;;
 		truncate) nobody truncate -s 2 "$f" ;;
 		otrunc) nobody sh -c ": >'$f'" ;;
+		fallocate) nobody fallocate -l 8192 "$f" ;;
+		punch) nobody fallocate -p -o 0 -l 4096 "$f" ;;
+		copy_file_range) nobody "$PY" -c "import os; os.copy_file_range(os.open('$d/tr', os.O_RDONLY), os.open('$f', os.O_WRONLY), 1)" ;;
 		esac
 		eq "$t: $how by nobody clears set-uid and set-gid" "$(mode "$f")" 777
 	done
