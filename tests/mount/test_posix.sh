@@ -22,6 +22,7 @@ mount -t tmpfs -o mode=1777 cdmfs-test-ref "$REF" || skip "cannot mount a tmpfs"
 trap 'umount -l "$REF" 2>/dev/null; cleanup' EXIT
 
 mode() { stat -c %a "$1"; }
+umask 022	# the cases below expect it where they do not set their own
 py() { "$PY" -c "$@"; }
 
 # cases DIR TAG: every case in DIR (world-writable and sticky, like a
