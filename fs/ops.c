@@ -126,6 +126,22 @@ static void reply_entry(fuse_req_t req, struct cdm_inode *parent,
 }
 
 /*
+ * True if thread @pid is in our user namespace.  The kernel's checks
+ * (capable()) count capabilities in the initial one, where we are: those
+ * of a process in a namespace of its own (a rootless container's root)
+ * do not count.
+ */
+static bool same_userns(pid_t pid)
+{
+	char path[40];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	return !stat(path, &a) && !stat("/proc/self/ns/user", &b) &&
+	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/*
  * The credentials of the thread that made @req, from /proc/TID/status (the
  * kernel checked them already; we need CAP_FSETID and the groups, which
  * the request does not carry).  The thread waits for our reply, so they
@@ -150,8 +166,11 @@ void cdm_caller_of(fuse_req_t req, struct cdm_caller *c)
 	if (n > 0) {
 		buf[n] = '\0';
 		if (!cdm_caller_parse_status(buf, c) && c->fsuid == ctx->uid &&
-		    c->fsgid == ctx->gid)
+		    c->fsgid == ctx->gid) {
+			if ((c->fsetid || c->sys_admin) && !same_userns(ctx->pid))
+				c->fsetid = c->sys_admin = false;
 			return;
+		}
 	}
 	memset(c, 0, sizeof(*c));
 	c->fsuid = ctx->uid;

@@ -99,6 +99,14 @@ for f in (a, b, c): os.close(f)"
 	truncate -s 1 "$d/k.root"
 	: >"$d/k.root"
 	eq "$t: root's write, truncate and O_TRUNC keep them" "$(mode "$d/k.root")" 6777
+	# root of a user namespace of its own: its capabilities do not count
+	if unshare -U -r true 2>/dev/null; then
+		echo data >"$d/k.ns" && chmod 6777 "$d/k.ns"
+		unshare -U -r sh -c ": >'$d/k.ns'"
+		eq "$t: O_TRUNC by a user namespace's root clears them" "$(mode "$d/k.ns")" 777
+	else
+		echo "# unshare -U not permitted here: user namespace case not run"
+	fi
 	echo data >"$d/k.own" && chown 65534:65534 "$d/k.own" && chmod 6755 "$d/k.own"
 	nobody sh -c "echo x >>'$d/k.own'"
 	eq "$t: the owner's own write clears them too" "$(mode "$d/k.own")" 755
