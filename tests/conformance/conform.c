@@ -3,7 +3,7 @@
  * conform: POSIX/Linux file semantics cases, run unchanged on a reference
  * tmpfs and on a cdmfs device directory (the differential suite).
  *
- *   conform [-e LIMITS] DIR DIR2 [CASE...]
+ *   conform [-e LIMITS -p DATAPATH] DIR DIR2 [CASE...]
  *
  * DIR and DIR2 are writable directories: two subdirectories of one tmpfs,
  * or two device directories of one cdmfs mount (cases that move files
@@ -14,9 +14,10 @@
  * drops to uid/gid 65534 (or 65533); run as another user, cases that need
  * root say so and are skipped.
  *
- * LIMITS names documented FUSE limitations ("case<TAB>why"): on a FUSE
- * mount a listed case that fails is reported "# TODO" and does not fail
- * the run.  Nothing else is excused.
+ * LIMITS names documented FUSE limitations ("case<TAB>datapath<TAB>why",
+ * datapath "passthrough", "daemon" or "any"): on a FUSE mount whose data
+ * path (-p) matches, a listed case that fails is reported "# TODO" and
+ * does not fail the run.  Nothing else is excused.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1488,16 +1489,39 @@ static void case_times_file(void)
 	EQ(copy_file_range(sfd, &in, fd, &out, 6, 0), 6);
 	WANT_TIMES(s, P("f"), "mc");
 	close(sfd);
-	/* a write through a shared mapping updates mtime by msync */
-	char *m = mmap(NULL, pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+}
 
-	if (m != MAP_FAILED) {
-		s = tstart(P("f"));
-		m[0] = 'M';
-		OK(msync(m, pagesz, MS_SYNC));
-		WANT_TIMES(s, P("f"), "mc");
-		munmap(m, pagesz);
+static void case_times_mmap(void)
+{
+	struct stat s;
+	char *m;
+	int fd;
+
+	OK(put(P("f"), "0123456789", 0644));
+	fd = OK(open(P("f"), O_RDWR));
+	OK(ftruncate(fd, 2 * pagesz));
+	m = mmap(NULL, 2 * pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+		close(fd);
+		return;
 	}
+	/*
+	 * A write fault on an untouched page updates mtime and ctime, seen
+	 * by stat at once (shmem has no page_mkwrite: do_shared_fault calls
+	 * file_update_time; a page first mapped by a read stays writable).
+	 */
+	s = tstart(P("f"));
+	m[0] = 'M';
+	WANT_TIMES(s, P("f"), "mc");
+	/* a read fault is no access in the atime sense (mmap() was) */
+	s = tstart(P("f"));
+	EQ(probe(m + pagesz + 1), 0);
+	WANT_TIMES(s, P("f"), "");
+	OK(msync(m, 2 * pagesz, MS_SYNC));
+	EQS(get(P("f")), "M123456789");
+	munmap(m, 2 * pagesz);
 	close(fd);
 }
 
@@ -1940,27 +1964,39 @@ static void case_seek_data_hole(void)
 	/* the file position moved to the answer */
 	EQ(lseek(fd, pagesz, SEEK_DATA), mib);
 	EQ(lseek(fd, 0, SEEK_CUR), mib);
-	/* a punched hole and a page written through a mapping */
+	/* a punched hole */
 	OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 		     pagesz));
 	EQ(lseek(fd, 0, SEEK_DATA), mib);
-	char *m = mmap(NULL, 2 * mib, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       0);
-
-	if (m != MAP_FAILED) {
-		m[3 * pagesz] = 'x';
-		EQ(lseek(fd, 0, SEEK_DATA), 3 * pagesz);
-		EQ(lseek(fd, 3 * pagesz, SEEK_HOLE), 4 * pagesz);
-		munmap(m, 2 * mib);
-	} else {
-		fail(__LINE__, "mmap: %s", strerror(errno));
-	}
 	/* an empty file */
 	int e = OK(open(P("e"), O_RDWR | O_CREAT, 0644));
 
 	ERR(lseek(e, 0, SEEK_DATA), ENXIO);
 	ERR(lseek(e, 0, SEEK_HOLE), ENXIO);
 	close(e);
+	close(fd);
+}
+
+/* a page written through a mapping is data at once */
+static void case_seek_data_mmap(void)
+{
+	const off_t mib = 1 << 20;
+	int fd;
+	char *m;
+
+	fd = OK(open(P("f"), O_RDWR | O_CREAT, 0644));
+	OK(ftruncate(fd, 2 * mib));
+	m = mmap(NULL, 2 * mib, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	ERR(lseek(fd, 0, SEEK_DATA), ENXIO);
+	m[3 * pagesz] = 'x';
+	EQ(lseek(fd, 0, SEEK_DATA), 3 * pagesz);
+	EQ(lseek(fd, 3 * pagesz, SEEK_HOLE), 4 * pagesz);
+	munmap(m, 2 * mib);
 	close(fd);
 }
 
@@ -2080,6 +2116,94 @@ static void case_statfs(void)
 	TRUE(used < 1 << 20);
 	close(fd);
 	ERR(statfs(P("missing"), &b), ENOENT);
+}
+
+/*
+ * A full device behaves as a full tmpfs: write() gets ENOSPC near the
+ * free space statfs promised, a fault on a new page gets SIGBUS, and
+ * statfs tells the truth about data written through write() and mmap.
+ * The drivers give the reference tmpfs the device's size (256 MiB).
+ */
+static void case_full_device(void)
+{
+	static char blk[1 << 20];
+	long long freeb, wrote = 0, used;
+	struct statfs a, b;
+	int fd, fm;
+	char *m;
+
+	OK(statfs(cdir, &a));
+	freeb = (long long)a.f_bavail * a.f_bsize;
+	if (freeb > 1LL << 30)
+		SKIP("%lld MiB free: the drivers run this on 256 MiB only",
+		     freeb >> 20);
+	/* statfs sees data written through a mapping */
+	fm = OK(open(P("m"), O_RDWR | O_CREAT, 0644));
+	OK(ftruncate(fm, 8 << 20));
+	m = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fm, 0);
+	if (m == MAP_FAILED) {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+		close(fm);
+		return;
+	}
+	memset(m, 'm', 8 << 20);
+	/* written back: the daemon data path hears of pages only then */
+	OK(msync(m, 8 << 20, MS_SYNC));
+	OK(statfs(cdir, &b));
+	used = ((long long)a.f_bfree - (long long)b.f_bfree) * b.f_bsize;
+	if (used < 7 << 20 || used > 9 << 20)
+		fail(__LINE__, "8 MiB written through mmap, statfs says %lld bytes used",
+		     used);
+	munmap(m, 8 << 20);
+	close(fm);
+	OK(unlink(P("m")));
+
+	/* fill it with write(): ENOSPC, not more than was free */
+	memset(blk, 'f', sizeof(blk));
+	fd = OK(open(P("f"), O_WRONLY | O_CREAT, 0644));
+	for (;;) {
+		ssize_t n = write(fd, blk, sizeof(blk));
+
+		if (n < 0) {
+			EQ(errno, ENOSPC);
+			break;
+		}
+		wrote += n;
+		if (wrote > freeb + (32 << 20)) {
+			fail(__LINE__, "wrote %lld MiB with %lld MiB free and no ENOSPC",
+			     wrote >> 20, freeb >> 20);
+			break;
+		}
+	}
+	TRUE(wrote >= freeb - (16 << 20));
+	OK(statfs(cdir, &b));
+	TRUE((long long)b.f_bavail * b.f_bsize < 1 << 20);
+	/* a fault that needs a new page: SIGBUS */
+	fm = OK(open(P("g"), O_RDWR | O_CREAT, 0644));
+	OK(ftruncate(fm, 4 << 20));
+	m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fm, 0);
+	if (m != MAP_FAILED) {
+		int bus = 0;
+
+		for (long off = 0; off < 4 << 20; off += pagesz)
+			if (poke(m + off, 'g')) {
+				bus = 1;
+				break;
+			}
+		TRUE(bus);
+		munmap(m, 4 << 20);
+	} else {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+	}
+	close(fm);
+	/* freeing gives the space back */
+	OK(ftruncate(fd, 0));
+	close(fd);
+	OK(statfs(cdir, &b));
+	TRUE((long long)b.f_bavail * b.f_bsize >= freeb - (1 << 20));
+	fd = OK(open(P("after"), O_WRONLY | O_CREAT, 0644));
+	EQ(write(fd, blk, sizeof(blk)), sizeof(blk));
+	close(fd);
 }
 
 static void case_readdir_changes(void)
@@ -2460,6 +2584,7 @@ static const struct conf_case cases[] = {
 	CASE(suid_chown),
 	CASE(sticky_dir),
 	CASE(times_file),
+	CASE(times_mmap),
 	CASE(times_dir),
 	CASE(utimens),
 	CASE(xattr_user),
@@ -2468,28 +2593,35 @@ static const struct conf_case cases[] = {
 	CASE(acl_default),
 	CASE(fallocate),
 	CASE(seek_data_hole),
+	CASE(seek_data_mmap),
 	CASE(copy_file_range),
 	CASE(statfs),
+	CASE(full_device),
 	CASE(readdir_changes),
 	CASE(name_limits),
 	CASE(concurrent_writers),
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
-/* the documented FUSE limitations: "case<TAB>why" lines */
+/* the documented FUSE limitations: "case<TAB>datapath<TAB>why" lines */
 static char *limits_text;
+static const char *datapath = "passthrough";
 
 static const char *limitation(const char *name)
 {
 	static char why[512];
-	size_t len = strlen(name);
+	char c[128], dp[32];
+	int n;
 
 	for (const char *l = limits_text; l && *l; ) {
 		const char *end = strchrnul(l, '\n');
 
-		if (*l != '#' && !strncmp(l, name, len) && l[len] == '\t') {
+		if (*l != '#' &&
+		    sscanf(l, "%127[^\t\n]\t%31[^\t\n]\t%n", c, dp, &n) == 2 &&
+		    !strcmp(c, name) &&
+		    (!strcmp(dp, "any") || !strcmp(dp, datapath))) {
 			snprintf(why, sizeof(why), "%.*s",
-				 (int)(end - l - len - 1), l + len + 1);
+				 (int)(end - l - n), l + n);
 			return why;
 		}
 		l = *end ? end + 1 : end;
@@ -2575,10 +2707,13 @@ int main(int argc, char **argv)
 	bool any = false;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "e:l")) != -1) {
+	while ((opt = getopt(argc, argv, "e:lp:")) != -1) {
 		switch (opt) {
 		case 'e':
 			read_limits(optarg);
+			break;
+		case 'p':
+			datapath = optarg;
 			break;
 		case 'l':
 			for (size_t i = 0; i < NCASES; i++)
@@ -2627,6 +2762,6 @@ int main(int argc, char **argv)
 	printf("# %d of %d cases failed\n", nfail, num);
 	return nfail ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: conform [-e LIMITS] [-l] DIR DIR2 [CASE...]\n");
+	fprintf(stderr, "usage: conform [-e LIMITS -p DATAPATH] [-l] DIR DIR2 [CASE...]\n");
 	return 2;
 }

@@ -50,11 +50,12 @@ pair_dirs() {
 	mkdir -p "$1" "$2" && chown "$3:$3" "$1" "$2" && chmod 0755 "$1" "$2"
 }
 
-# mount_ref: the reference, a plain tmpfs with two subdirectories per user;
+# mount_ref: the reference, a plain tmpfs of a simulated device's size (256M)
+# with two subdirectories per user;
 # prints the root of the pairs
 mount_ref() {
 	mkdir -p "$WORK/ref"
-	mount -t tmpfs -o mode=0755 cdmfs-conf-ref "$WORK/ref" || exit 1
+	mount -t tmpfs -o mode=0755,size=256M cdmfs-conf-ref "$WORK/ref" || exit 1
 	mkdir -m 01777 "$WORK/ref/a" "$WORK/ref/b"
 }
 

@@ -16,7 +16,7 @@ run() {
 	local label=$1 d1=$2 d2=$3 bad c
 	shift 3
 	echo "# === $label"
-	"$@" "$CONFORM" -e "$LIMITS" "$d1" "$d2" | tee "$WORK/out"
+	"$@" "$CONFORM" -e "$LIMITS" -p "$DATAPATH" "$d1" "$d2" | tee "$WORK/out"
 	bad=$(grep '^not ok' "$WORK/out" | grep -v '# TODO' |
 	      sed 's/^not ok [0-9]* - \([a-z_0-9]*\).*/\1/')
 	for c in $bad; do
