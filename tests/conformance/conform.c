@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -115,7 +116,7 @@ static void fail(int line, const char *fmt, ...)
 
 #define NEED_ROOT() do {						\
 	if (!is_root)							\
-		SKIP("needs root to act as a second user");		\
+		SKIP("needs root to act as a second user (the root run covers it)");		\
 } while (0)
 
 /* P("x/%d", i): a path under the case's directory (ring of buffers) */
@@ -643,6 +644,180 @@ static void case_open_tmpfile(void)
 	}
 	close(fd);
 	ERR(open(P("named"), O_TMPFILE | O_RDWR, 0600), ENOTDIR);
+}
+
+static void case_open_misc(void)
+{
+	char *buf;
+	int fd;
+
+	OK(put(P("f"), "0123456789", 0644));
+	/* O_SYNC, O_DSYNC: ordinary writes that are durable at return */
+	fd = OK(open(P("f"), O_WRONLY | O_SYNC));
+	EQ(write(fd, "s", 1), 1);
+	OK(fsync(fd));
+	OK(fdatasync(fd));
+	close(fd);
+	fd = OK(open(P("f"), O_WRONLY | O_DSYNC));
+	EQ(pwrite(fd, "d", 1, 1), 1);
+	close(fd);
+	EQS(get(P("f")), "sd23456789");
+	/* O_DIRECT: aligned I/O reaches the file (tmpfs has it since 6.6) */
+	if (posix_memalign((void **)&buf, 4096, 8192) == 0) {
+		fd = open(P("direct"), O_RDWR | O_CREAT | O_DIRECT, 0644);
+		if (fd < 0) {
+			fail(__LINE__, "open(O_DIRECT): %s", strerror(errno));
+		} else {
+			memset(buf, 'D', 8192);
+			EQ(pwrite(fd, buf, 8192, 0), 8192);
+			memset(buf, 0, 8192);
+			EQ(pread(fd, buf, 4096, 4096), 4096);
+			EQ(buf[4095], 'D');
+			close(fd);
+			EQ(st_of(P("direct")).st_size, 8192);
+		}
+		free(buf);
+	}
+	/* O_PATH: fstat, fchdir-able dirs, no I/O */
+	fd = OK(open(P("f"), O_PATH));
+	EQ(fst_of(fd).st_size, 10);
+	char c;
+
+	ERR(read(fd, &c, 1), EBADF);
+	close(fd);
+	/* O_NOATIME: the owner (or root) only */
+	fd = OK(open(P("f"), O_RDONLY | O_NOATIME));
+	close(fd);
+	/* fsync and syncfs on a directory */
+	fd = OK(open(cdir, O_RDONLY | O_DIRECTORY));
+	OK(fsync(fd));
+	OK(syncfs(fd));
+	close(fd);
+	/* write-only and read-only opens enforce their direction */
+	fd = OK(open(P("f"), O_WRONLY));
+	ERR(read(fd, &c, 1), EBADF);
+	close(fd);
+	fd = OK(open(P("f"), O_RDONLY));
+	ERR(write(fd, "x", 1), EBADF);
+	close(fd);
+	if (is_root) {
+		OK(chmod(cdir, 0777));
+		OK(chmod(P("f"), 0666));
+		AS_USER(NOBODY) {
+			ERR(open(P("f"), O_RDONLY | O_NOATIME), EPERM);
+			int fd2 = OK(open(P("f"), O_RDONLY));
+
+			close(fd2);
+		}
+	}
+}
+
+static void case_locks(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 10 };
+	int fd, fd2, status;
+	pid_t pid;
+
+	OK(put(P("f"), "0123456789", 0644));
+	fd = OK(open(P("f"), O_RDWR));
+	fd2 = OK(open(P("f"), O_RDWR));
+	/* flock: two open file descriptions conflict */
+	OK(flock(fd, LOCK_EX));
+	ERR(flock(fd2, LOCK_EX | LOCK_NB), EWOULDBLOCK);
+	ERR(flock(fd2, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+	OK(flock(fd, LOCK_UN));
+	OK(flock(fd2, LOCK_SH | LOCK_NB));
+	OK(flock(fd, LOCK_SH | LOCK_NB));
+	OK(flock(fd2, LOCK_UN));
+	OK(flock(fd, LOCK_UN));
+	/* POSIX record locks between processes */
+	OK(fcntl(fd, F_SETLK, &fl));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct flock t = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+				   .l_start = 5, .l_len = 1 };
+		int bad = 0;
+
+		if (fcntl(fd2, F_SETLK, &t) == 0 ||
+		    (errno != EAGAIN && errno != EACCES))
+			bad |= 1;
+		if (fcntl(fd2, F_GETLK, &t) || t.l_type != F_WRLCK ||
+		    t.l_pid != getppid())
+			bad |= 2;
+		t.l_start = 10;	/* beyond the locked range */
+		if (fcntl(fd2, F_SETLK, &t))
+			bad |= 4;
+		_exit(bad);
+	}
+	waitpid(pid, &status, 0);
+	EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+	/* OFD locks conflict between two opens of one process */
+	struct flock o = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			   .l_start = 0, .l_len = 1 };
+
+	fl.l_type = F_UNLCK;
+	OK(fcntl(fd, F_SETLK, &fl));
+	OK(fcntl(fd, F_OFD_SETLK, &o));
+	ERR(fcntl(fd2, F_OFD_SETLK, &o), EAGAIN);
+	close(fd);
+	OK(fcntl(fd2, F_OFD_SETLK, &o));
+	close(fd2);
+}
+
+static void case_dir_perms(void)
+{
+	NEED_ROOT();
+	OK(chmod(cdir, 0755));
+	OK(mkdir(P("priv"), 0700));
+	OK(put(P("priv/f"), "x", 0644));
+	OK(mkdir(P("ro"), 0755));
+	OK(put(P("ro/f"), "x", 0666));
+	OK(mkdir(P("wx"), 0700));
+	OK(chmod(P("wx"), 0733));
+	OK(put(P("wx/f"), "x", 0666));
+	OK(mkdir(P("r"), 0700));
+	OK(chmod(P("r"), 0744));
+	OK(put(P("r/f"), "x", 0644));
+	AS_USER(NOBODY) {
+		struct stat st;
+
+		ERR(stat(P("priv/f"), &st), EACCES);
+		ERR(open(P("priv/f"), O_RDONLY), EACCES);
+		ERR(opendir(P("priv")) ? 0 : -1, EACCES);
+		/* no write permission: no new names, no removal, no rename */
+		ERR(open(P("ro/new"), O_WRONLY | O_CREAT, 0644), EACCES);
+		ERR(mkdir(P("ro/d"), 0755), EACCES);
+		ERR(unlink(P("ro/f")), EACCES);
+		ERR(rename(P("ro/f"), P("ro/g")), EACCES);
+		ERR(symlink("x", P("ro/l")), EACCES);
+		/* ... but writing an existing writable file is fine */
+		EQ(put(P("ro/f"), "y", 0), 0);
+		/* write and search without read: create yes, list no */
+		int fd = OK(open(P("wx/new"), O_WRONLY | O_CREAT, 0644));
+
+		close(fd);
+		ERR(opendir(P("wx")) ? 0 : -1, EACCES);
+		EQS(get(P("wx/f")), "x");
+		/* read without search: names yes, the files no */
+		DIR *d = opendir(P("r"));
+		int names = 0;
+		struct dirent *de;
+
+		TRUE(d != NULL);
+		while (d && (de = readdir(d)))
+			names += !strcmp(de->d_name, "f");
+		if (d)
+			closedir(d);
+		EQ(names, 1);
+		ERR(stat(P("r/f"), &st), EACCES);
+		/* access(2) answers as the kernel decides */
+		ERR(access(P("ro"), W_OK), EACCES);
+		OK(access(P("ro"), R_OK | X_OK));
+		ERR(access(P("priv/f"), F_OK), EACCES);
+	}
+	EQ(st_of(P("wx/new")).st_uid, NOBODY);
 }
 
 /* cases: truncate and mmap --------------------------------------------- */
@@ -2206,6 +2381,155 @@ static void case_full_device(void)
 	close(fd);
 }
 
+/* a freed file's memory is free at once, as on tmpfs */
+static void case_unlink_frees_space(void)
+{
+	static char blk[1 << 20];
+	struct statfs a, b;
+	long long d;
+	int fd;
+
+	OK(statfs(cdir, &a));
+	memset(blk, 'u', sizeof(blk));
+	fd = OK(open(P("f"), O_WRONLY | O_CREAT, 0644));
+	for (int i = 0; i < 16; i++)
+		EQ(write(fd, blk, sizeof(blk)), sizeof(blk));
+	OK(unlink(P("f")));
+	OK(statfs(cdir, &b));
+	d = ((long long)a.f_bfree - (long long)b.f_bfree) * b.f_bsize;
+	if (d < 15 << 20)
+		fail(__LINE__, "unlinked but open: %lld bytes used, want 16 MiB", d);
+	close(fd);
+	OK(statfs(cdir, &b));
+	d = ((long long)a.f_bfree - (long long)b.f_bfree) * b.f_bsize;
+	if (d > 1 << 20)
+		fail(__LINE__, "closed and unlinked: still %lld bytes used", d);
+	/* the same after a rename over it */
+	fd = OK(open(P("g"), O_WRONLY | O_CREAT, 0644));
+	for (int i = 0; i < 16; i++)
+		EQ(write(fd, blk, sizeof(blk)), sizeof(blk));
+	close(fd);
+	OK(put(P("h"), "small", 0644));
+	OK(rename(P("h"), P("g")));
+	OK(statfs(cdir, &b));
+	d = ((long long)a.f_bfree - (long long)b.f_bfree) * b.f_bsize;
+	if (d > 1 << 20)
+		fail(__LINE__, "replaced by rename: still %lld bytes used", d);
+}
+
+/* a byte far out: a sparse file, data where it was written */
+static void case_sparse_write(void)
+{
+	const off_t far = 64LL << 30;
+	char c = 0;
+	int fd;
+
+	fd = OK(open(P("f"), O_RDWR | O_CREAT, 0644));
+	EQ(pwrite(fd, "x", 1, far), 1);
+	EQ(fst_of(fd).st_size, far + 1);
+	TRUE(fst_of(fd).st_blocks <= 16);
+	EQ(pread(fd, &c, 1, far), 1);
+	EQ(c, 'x');
+	EQ(pread(fd, &c, 1, far / 2), 1);
+	EQ(c, 0);
+	EQ(lseek(fd, 0, SEEK_DATA), far - far % pagesz);
+	EQ(lseek(fd, 0, SEEK_END), far + 1);
+	close(fd);
+	EQ(st_of(P("f")).st_size, far + 1);
+	/* and through a mapping of the far page */
+	fd = OK(open(P("f"), O_RDWR));
+	char *m = mmap(NULL, pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       far - far % pagesz);
+
+	if (m != MAP_FAILED) {
+		EQ(m[far % pagesz], 'x');
+		m[0] = 'y';
+		munmap(m, pagesz);
+		EQ(pread(fd, &c, 1, far - far % pagesz), 1);
+		EQ(c, 'y');
+	} else {
+		fail(__LINE__, "mmap at 64 GiB: %s", strerror(errno));
+	}
+	close(fd);
+}
+
+static void case_readdir_inodes(void)
+{
+	enum { N = 300 };
+	struct dirent *de;
+	int n = 0, bad = 0;
+	DIR *d;
+
+	for (int i = 0; i < N; i++) {
+		if (i % 3 == 0)
+			OK(mkdir(P("e%03d", i), 0755));
+		else if (i % 3 == 1)
+			OK(mknod(P("e%03d", i), S_IFREG | 0644, 0));
+		else
+			OK(symlink("x", P("e%03d", i)));
+	}
+	d = opendir(cdir);
+	while (d && (de = readdir(d))) {
+		struct stat st = st_of(P("%s", de->d_name));
+
+		if (!strcmp(de->d_name, ".."))
+			continue;
+		n++;
+		if (de->d_ino != st.st_ino) {
+			if (bad++ < 3)
+				fail(__LINE__, "%s: d_ino %llu, st_ino %llu",
+				     de->d_name, (unsigned long long)de->d_ino,
+				     (unsigned long long)st.st_ino);
+		}
+	}
+	if (d)
+		closedir(d);
+	EQ(n, N + 1);
+	EQ(bad, 0);
+	/* st_dev is one for the whole directory tree */
+	EQ(st_of(P("e000")).st_dev, st_of(cdir).st_dev);
+	EQ(st_of(P("e001")).st_dev, st_of(cdir).st_dev);
+	/* "." and ".." of a subdirectory */
+	EQ(st_of(P("e000/.")).st_ino, st_of(P("e000")).st_ino);
+	EQ(st_of(P("e000/..")).st_ino, st_of(cdir).st_ino);
+}
+
+static void case_symlink_owner_xattr(void)
+{
+	char buf[16];
+
+	OK(put(P("f"), "x", 0644));
+	OK(symlink("f", P("l")));
+	EQ(st_of(P("l")).st_uid, geteuid());
+	EQ(st_of(P("l")).st_gid, getegid());
+	EQ(mode_of(P("l")), 0777);
+	/* chmod of a symlink itself is not supported on Linux */
+	ERR(fchmodat(AT_FDCWD, P("l"), 0600, AT_SYMLINK_NOFOLLOW), EOPNOTSUPP);
+	if (!is_root)
+		return;
+	/* trusted.* lands on the link, not on its target */
+	OK(lsetxattr(P("l"), "trusted.l", "L", 1, 0));
+	EQ(lgetxattr(P("l"), "trusted.l", buf, sizeof(buf)), 1);
+	ERR(getxattr(P("f"), "trusted.l", buf, sizeof(buf)), ENODATA);
+	ERR(lgetxattr(P("f"), "trusted.l", buf, sizeof(buf)), ENODATA);
+	/* a user's symlink is the user's */
+	OK(chmod(cdir, 0777));
+	AS_USER(NOBODY) {
+		OK(symlink("f", P("ul")));
+		EQ(st_of(P("ul")).st_uid, NOBODY);
+		OK(mkfifo(P("up"), 0600));
+		EQ(st_of(P("up")).st_uid, NOBODY);
+		OK(link(P("up"), P("up2")));
+	}
+	EQ(st_of(P("ul")).st_uid, NOBODY);
+	EQ(st_of(P("up2")).st_nlink, 2);
+	/* protected_hardlinks: no link to a file one cannot write */
+	OK(put(P("rootonly"), "r", 0600));
+	AS_USER(NOBODY) {
+		ERR(link(P("rootonly"), P("stolen")), EPERM);
+	}
+}
+
 static void case_readdir_changes(void)
 {
 	enum { N = 200 };
@@ -2566,6 +2890,9 @@ static const struct conf_case cases[] = {
 	CASE(open_directory),
 	CASE(open_nofollow),
 	CASE(open_tmpfile),
+	CASE(open_misc),
+	CASE(locks),
+	CASE(dir_perms),
 	CASE(truncate_updown),
 	CASE(truncate_mmap),
 	CASE(mmap_sigbus_eof),
@@ -2597,6 +2924,10 @@ static const struct conf_case cases[] = {
 	CASE(copy_file_range),
 	CASE(statfs),
 	CASE(full_device),
+	CASE(unlink_frees_space),
+	CASE(sparse_write),
+	CASE(readdir_inodes),
+	CASE(symlink_owner_xattr),
 	CASE(readdir_changes),
 	CASE(name_limits),
 	CASE(concurrent_writers),
