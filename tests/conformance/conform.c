@@ -36,6 +36,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -1827,6 +1829,20 @@ static void case_xattr_user(void)
 	OK(setxattr(P("f"), "user.big", big, sizeof(big), 0));
 	EQ(getxattr(P("f"), "user.big", buf, sizeof(buf)), sizeof(big));
 	TRUE(!memcmp(buf, big, sizeof(big)));
+	/* the largest value the VFS passes (XATTR_SIZE_MAX) */
+	static char huge[65537];
+
+	memset(huge, 'h', sizeof(huge));
+	if (setxattr(P("f"), "user.huge", huge, 65536, 0) == 0) {
+		static char back[65536];
+
+		EQ(getxattr(P("f"), "user.huge", back, sizeof(back)), 65536);
+		TRUE(!memcmp(back, huge, 65536));
+		OK(removexattr(P("f"), "user.huge"));
+	} else {
+		EQ(errno, ENOSPC);	/* tmpfs counts xattr space */
+	}
+	ERR(setxattr(P("f"), "user.huge", huge, 65537, 0), E2BIG);
 	/* listing holds exactly the names set */
 	n = OK(listxattr(P("f"), buf, sizeof(buf)));
 	int found = 0;
@@ -2486,6 +2502,24 @@ static void case_readdir_inodes(void)
 		closedir(d);
 	EQ(n, N + 1);
 	EQ(bad, 0);
+	/* seekdir far into the stream comes back to the same entry */
+	d = opendir(cdir);
+	long pos = 0;
+	char name[256] = "";
+
+	for (int i = 0; d && i < 250 && readdir(d); i++)
+		;
+	if (d) {
+		pos = telldir(d);
+		de = readdir(d);
+		snprintf(name, sizeof(name), "%s", de ? de->d_name : "");
+		rewinddir(d);
+		readdir(d);
+		seekdir(d, pos);
+		de = readdir(d);
+		EQS(de ? de->d_name : "", name);
+		closedir(d);
+	}
 	/* st_dev is one for the whole directory tree */
 	EQ(st_of(P("e000")).st_dev, st_of(cdir).st_dev);
 	EQ(st_of(P("e001")).st_dev, st_of(cdir).st_dev);
@@ -2528,6 +2562,214 @@ static void case_symlink_owner_xattr(void)
 	AS_USER(NOBODY) {
 		ERR(link(P("rootonly"), P("stolen")), EPERM);
 	}
+}
+
+/*
+ * More files than the daemon has descriptors (the drivers start cdmfs
+ * with RLIMIT_NOFILE 4096): every one stays reachable, by every user.
+ */
+static void case_many_files(void)
+{
+	enum { N = 6000 };
+	int bad = 0, fd;
+
+	for (int i = 0; i < N && bad < 3; i++)
+		if (mknod(P("%05d", i), S_IFREG | 0644, 0)) {
+			fail(__LINE__, "mknod #%d: %s", i, strerror(errno));
+			bad++;
+		}
+	for (int i = 0; i < N && bad < 3; i++) {
+		struct stat st;
+
+		if (lstat(P("%05d", i), &st)) {
+			fail(__LINE__, "stat #%d: %s", i, strerror(errno));
+			bad++;
+		}
+	}
+	/* with all of them in the kernel's cache: open, write, a new file */
+	fd = OK(open(P("00007"), O_RDWR));
+	EQ(write(fd, "x", 1), 1);
+	close(fd);
+	OK(put(P("new"), "new", 0644));
+	EQS(get(P("new")), "new");
+	EQ(mkdir(P("newdir"), 0755), 0);
+	int dfd = OK(open(top2, O_RDONLY | O_DIRECTORY));
+
+	close(dfd);
+}
+
+/* renames, links and stats racing in one directory: no stray errors */
+struct racer { int id; int errors; };
+
+static void *race_thread(void *arg)
+{
+	struct racer *r = arg;
+	char a[64], b[64];
+	struct stat st;
+
+	snprintf(a, sizeof(a), "r%d-a", r->id);
+	snprintf(b, sizeof(b), "r%d-b", r->id);
+	for (int i = 0; i < 400; i++) {
+		int fd;
+
+		if (rename(P("%s", a), P("%s", b)) || rename(P("%s", b), P("%s", a)))
+			r->errors++;
+		if (link(P("%s", a), P("%s", b)) || unlink(P("%s", a)) ||
+		    rename(P("%s", b), P("%s", a)))
+			r->errors++;
+		fd = open(P("%s", a), O_RDWR);
+		if (fd < 0 || pwrite(fd, "abcd", 4, 0) != 4)
+			r->errors++;
+		if (fd >= 0)
+			close(fd);
+		/* another thread's file: present under one of its names */
+		snprintf(b, sizeof(b), "r%d-a", (r->id + 1) % 4);
+		if (lstat(P("%s", b), &st) && errno != ENOENT)
+			r->errors++;
+		snprintf(b, sizeof(b), "r%d-b", r->id);
+	}
+	return NULL;
+}
+
+static void case_namespace_race(void)
+{
+	struct racer r[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){ i, 0 };
+		OK(put(P("r%d-a", i), "data", 0644));
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, race_thread, &r[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		EQ(r[i].errors, 0);
+		EQS(get(P("r%d-a", i)), "abcd");
+		EQ(st_of(P("r%d-a", i)).st_nlink, 1);
+	}
+	/* the directory holds exactly the four files */
+	DIR *d = opendir(cdir);
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	EQ(n, 2 + 4);
+}
+
+static void case_splice_sendfile(void)
+{
+	static char big[256 << 10];
+	int in, out, p[2];
+	off_t off = 0;
+
+	memset(big, 's', sizeof(big));
+	in = OK(open(P("in"), O_RDWR | O_CREAT, 0644));
+	EQ(write(in, big, sizeof(big)), sizeof(big));
+	out = OK(open(P2("out"), O_RDWR | O_CREAT, 0644));
+	/* file to file through sendfile */
+	EQ(sendfile(out, in, &off, sizeof(big)), sizeof(big));
+	EQ(off, sizeof(big));
+	EQ(fst_of(out).st_size, sizeof(big));
+	/* a pipe into a file and a file into a pipe */
+	OK(pipe(p));
+	EQ(write(p[1], "piped", 5), 5);
+	loff_t o = 10;
+
+	EQ(splice(p[0], NULL, out, &o, 5, 0), 5);
+	char buf[8] = "";
+
+	EQ(pread(out, buf, 5, 10), 5);
+	TRUE(!memcmp(buf, "piped", 5));
+	o = 0;
+	EQ(splice(in, &o, p[1], NULL, 4, 0), 4);
+	EQ(read(p[0], buf, 4), 4);
+	TRUE(!memcmp(buf, "ssss", 4));
+	close(p[0]);
+	close(p[1]);
+	close(in);
+	close(out);
+}
+
+/* a punched hole and a truncation are seen by existing mappings */
+static void case_punch_hole_mmap(void)
+{
+	char *m, buf[8];
+	int fd;
+
+	fd = OK(open(P("f"), O_RDWR | O_CREAT, 0644));
+	OK(ftruncate(fd, 4 * pagesz));
+	m = mmap(NULL, 4 * pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	memset(m, 'p', 4 * pagesz);
+	OK(msync(m, 4 * pagesz, MS_SYNC));
+	OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pagesz,
+		     2 * pagesz));
+	EQ(probe(m + pagesz), 0);
+	EQ(probe(m + 3 * pagesz - 1), 0);
+	EQ(probe(m + 3 * pagesz), 'p');
+	EQ(pread(fd, buf, 1, pagesz + 7), 1);
+	EQ(buf[0], 0);
+	/* a second process's read() agrees */
+	int fd2 = OK(open(P("f"), O_RDONLY));
+
+	EQ(pread(fd2, buf, 1, 2 * pagesz), 1);
+	EQ(buf[0], 0);
+	EQ(pread(fd2, buf, 1, 0), 1);
+	EQ(buf[0], 'p');
+	close(fd2);
+	munmap(m, 4 * pagesz);
+	close(fd);
+}
+
+static void case_special_files(void)
+{
+	char buf[8] = "";
+	int r, w;
+
+	/* a fifo carries data between two openers */
+	OK(mkfifo(P("fifo"), 0644));
+	r = OK(open(P("fifo"), O_RDONLY | O_NONBLOCK));
+	w = OK(open(P("fifo"), O_WRONLY));
+	EQ(write(w, "fifo", 4), 4);
+	EQ(read(r, buf, 4), 4);
+	TRUE(!memcmp(buf, "fifo", 4));
+	close(w);
+	close(r);
+	/* a unix socket bound there takes connections */
+	int s = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (strlen(P("sock")) < sizeof(sun.sun_path)) {
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", P("sock"));
+		OK(bind(s, (struct sockaddr *)&sun, sizeof(sun)));
+		OK(listen(s, 1));
+		OK(connect(c, (struct sockaddr *)&sun, sizeof(sun)));
+		int a = OK(accept(s, NULL, NULL));
+
+		EQ(write(c, "sock", 4), 4);
+		EQ(read(a, buf, 4), 4);
+		TRUE(!memcmp(buf, "sock", 4));
+		close(a);
+	}
+	close(c);
+	close(s);
+	if (!is_root)
+		return;
+	/* device nodes keep their numbers (opening them is a mount matter) */
+	OK(mknod(P("null"), S_IFCHR | 0666, makedev(1, 3)));
+	TRUE(S_ISCHR(st_of(P("null")).st_mode));
+	EQ(st_of(P("null")).st_rdev, makedev(1, 3));
+	OK(mknod(P("blk"), S_IFBLK | 0600, makedev(7, 200)));
+	EQ(st_of(P("blk")).st_rdev, makedev(7, 200));
+	OK(rename(P("null"), P("null2")));
+	EQ(st_of(P("null2")).st_rdev, makedev(1, 3));
 }
 
 static void case_readdir_changes(void)
@@ -2924,6 +3166,11 @@ static const struct conf_case cases[] = {
 	CASE(copy_file_range),
 	CASE(statfs),
 	CASE(full_device),
+	CASE(many_files),
+	CASE(namespace_race),
+	CASE(splice_sendfile),
+	CASE(punch_hole_mmap),
+	CASE(special_files),
 	CASE(unlink_frees_space),
 	CASE(sparse_write),
 	CASE(readdir_inodes),
