@@ -118,15 +118,17 @@ static void fail(int line, const char *fmt, ...)
 
 #define NEED_ROOT() do {						\
 	if (!is_root)							\
-		SKIP("needs root to act as a second user (the root run covers it)");		\
+		SKIP("needs root to act as a second user "		\
+		     "(the root run covers it)");			\
 } while (0)
 
-/* P("x/%d", i): a path under the case's directory (ring of buffers) */
+/* P("x/%d", i): a path under the case's directory (a per-thread ring of
+ * buffers: the race cases call it from several threads) */
 static char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *P(const char *fmt, ...)
 {
-	static char ring[16][PATH_MAX];
-	static unsigned int n;
+	static __thread char ring[16][PATH_MAX];
+	static __thread unsigned int n;
 	char *b = ring[n++ % 16];
 	int len = snprintf(b, PATH_MAX, "%s/", cdir);
 	va_list ap;
@@ -140,8 +142,8 @@ static char *P(const char *fmt, ...)
 /* the same under DIR2/<case> */
 static char *P2(const char *name)
 {
-	static char ring[4][PATH_MAX];
-	static unsigned int n;
+	static __thread char ring[4][PATH_MAX];
+	static __thread unsigned int n;
 	char *b = ring[n++ % 4];
 
 	snprintf(b, PATH_MAX, "%s/%s", cdir2, name);
@@ -222,8 +224,8 @@ static int put(const char *path, const char *data, mode_t mode)
 /* the file's whole content (up to 4095 bytes) as a string, "" on error */
 static const char *get(const char *path)
 {
-	static char buf[4][4096];
-	static unsigned int n;
+	static __thread char buf[4][4096];
+	static __thread unsigned int n;
 	char *b = buf[n++ % 4];
 	int fd = open(path, O_RDONLY);
 	ssize_t len;
@@ -327,8 +329,8 @@ static void backdate(const char *path)
 /* which timestamps of st changed since before ("a", "m", "c") */
 static const char *changed(struct stat before, struct stat after)
 {
-	static char s[4][4];
-	static unsigned int n;
+	static __thread char s[4][4];
+	static __thread unsigned int n;
 	char *b = s[n++ % 4], *p = b;
 
 	if (ts_ns(after.st_atim) != ts_ns(before.st_atim))
@@ -665,7 +667,8 @@ static void case_open_misc(void)
 	close(fd);
 	EQS(get(P("f")), "sd23456789");
 	/* O_DIRECT: aligned I/O reaches the file (tmpfs has it since 6.6) */
-	if (posix_memalign((void **)&buf, 4096, 8192) == 0) {
+	buf = aligned_alloc(4096, 8192);
+	if (buf) {
 		fd = open(P("direct"), O_RDWR | O_CREAT | O_DIRECT, 0644);
 		if (fd < 0) {
 			fail(__LINE__, "open(O_DIRECT): %s", strerror(errno));
@@ -3221,6 +3224,14 @@ static void read_limits(const char *path)
 	fclose(f);
 }
 
+#define CASE_TIMEOUT 60
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	timed_out = 1;
+}
+
 static int run_case(const struct conf_case *c, int num)
 {
 	const char *why;
@@ -3240,6 +3251,8 @@ static int run_case(const struct conf_case *c, int num)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		/* its own process group: a timeout kills all it started */
+		setpgid(0, 0);
 		failures = 0;
 		skip_reason[0] = 0;
 		umask(022);
@@ -3253,14 +3266,26 @@ static int run_case(const struct conf_case *c, int num)
 		}
 		_exit(failures ? 1 : 0);
 	}
-	alarm(60);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)) {
+	setpgid(pid, pid);
+	timed_out = 0;
+	alarm(CASE_TIMEOUT);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+		if (timed_out) {
+			printf("#   no end after %d s: killed\n", CASE_TIMEOUT);
+			kill(-pid, SIGKILL);
+		}
+	}
+	alarm(0);
+	if (status == -1 || !WIFEXITED(status)) {
 		printf("#   the case died: status 0x%x\n", status);
 		status = 1;
 	} else {
 		status = WEXITSTATUS(status);
 	}
-	alarm(0);
 	rm_rf(cdir);
 	rm_rf(cdir2);
 	if (status == 0) {
@@ -3284,7 +3309,10 @@ int main(int argc, char **argv)
 	bool listed[NCASES] = { false };
 	bool any = false;
 
+	struct sigaction alrm = { .sa_handler = on_alarm };
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	sigaction(SIGALRM, &alrm, NULL);	/* no SA_RESTART: see run_case */
 	while ((opt = getopt(argc, argv, "e:lp:")) != -1) {
 		switch (opt) {
 		case 'e':

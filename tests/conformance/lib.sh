@@ -39,6 +39,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT	# so that a killed run still cleans up
 
 # as_user CMD...: run as the unprivileged user, no supplementary groups
 as_user() {
@@ -90,7 +91,24 @@ mount_cdmfs() {
 # sanitizer report), drop the store
 umount_cdmfs() {
 	local rc=0
-	umount "$WORK/mnt" || umount -l "$WORK/mnt"
+	if ! umount "$WORK/mnt"; then
+		echo "# $1: umount failed; still using the mount:"
+		fuser -vm "$WORK/mnt" 2>&1 | sed 's/^/#   /'
+		umount -l "$WORK/mnt"
+	fi
+	# a daemon that does not exit after the unmount is a failure, not a hang
+	for _ in $(seq 200); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		echo "not ok - $1: daemon still running 10 s after the unmount; its threads:"
+		for t in /proc/"$DAEMON_PID"/task/*; do
+			echo "#   $(cat "$t/comm") $(cat "$t/wchan" 2>/dev/null)"
+		done
+		FAILED+=("$1: daemon hangs after the unmount")
+		kill -9 "$DAEMON_PID"
+	fi
 	wait "$DAEMON_PID" || rc=$?
 	DAEMON_PID=
 	if [ "$rc" != 0 ]; then
