@@ -966,7 +966,86 @@ static void case_mmap_sigbus_eof(void)
 	fd = OK(open(P("f"), O_RDONLY));
 	ERR(mmap(NULL, pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
 	    MAP_FAILED ? -1 : 0, EACCES);
+	/* nor can a read-only shared mapping be made writable later */
+	m = mmap(NULL, pagesz, PROT_READ, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED) {
+		ERR(mprotect(m, pagesz, PROT_READ | PROT_WRITE), EACCES);
+		munmap(m, pagesz);
+	} else {
+		fail(__LINE__, "mmap PROT_READ: %s", strerror(errno));
+	}
+	/* a private one may: copy-on-write, the file stays */
+	m = mmap(NULL, pagesz, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m != MAP_FAILED) {
+		OK(mprotect(m, pagesz, PROT_READ | PROT_WRITE));
+		m[0] = 'P';
+		munmap(m, pagesz);
+	}
 	close(fd);
+	EQ(get(P("f"))[0], 's');
+}
+
+/* a running program's file cannot be opened for writing, and back */
+static void case_exec_busy(void)
+{
+	static char buf[1 << 16];
+	int in, out, p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	in = open("/bin/cat", O_RDONLY);
+	if (in < 0)
+		SKIP("no /bin/cat to copy: %s", strerror(errno));
+	out = OK(open(P("cat"), O_WRONLY | O_CREAT, 0755));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		EQ(write(out, buf, n), n);
+	close(in);
+	/* open for writing: exec refuses */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "cat", "/dev/null", NULL };
+
+		execv(P("cat"), argv);
+		_exit(errno == ETXTBSY ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+	close(out);
+	/* running: opening for writing or truncating refuses */
+	OK(pipe(p));
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "cat", NULL };
+
+		dup2(p[0], 0);
+		close(p[0]);
+		close(p[1]);
+		execv(P("cat"), argv);
+		_exit(127);
+	}
+	close(p[0]);
+	/* wait until it runs: its exe link names our file */
+	char exe[64], target[PATH_MAX];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	for (int i = 0; i < 200; i++) {
+		n = readlink(exe, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			if (strstr(target, "/cat") && !strstr(target, "/bin/"))
+				break;
+		}
+		usleep(10000);
+	}
+	ERR(open(P("cat"), O_WRONLY), ETXTBSY);
+	ERR(truncate(P("cat"), 0), ETXTBSY);
+	close(p[1]);
+	waitpid(pid, &status, 0);
+	EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+	/* done: writable again */
+	out = OK(open(P("cat"), O_WRONLY));
+	close(out);
 }
 
 /* cases: rename and links ---------------------------------------------- */
@@ -1648,6 +1727,15 @@ static void case_times_file(void)
 	s = tstart(P("f"));
 	OK(removexattr(P("f"), "user.t"));
 	WANT_TIMES(s, P("f"), "c");
+	/* utimensat sets atime/mtime and changes ctime */
+	s = tstart(P("f"));
+	OK(utimensat(AT_FDCWD, P("f"), NULL, 0));
+	WANT_TIMES(s, P("f"), "amc");
+	/* a punched hole changes the data */
+	OK(put(P("f"), "again and again and again", 0644));
+	s = tstart(P("f"));
+	OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4));
+	WANT_TIMES(s, P("f"), "mc");
 	/* opening, stat, getxattr and a zero-length write change nothing */
 	s = tstart(P("f"));
 	fd2 = OK(open(P("f"), O_RDWR));
@@ -1745,6 +1833,11 @@ static void case_times_dir(void)
 	OK(rename(P("d/p2"), P("e/p")));
 	WANT_TIMES(s, P("d"), "mc");
 	WANT_TIMES(se, P("e"), "mc");
+	/* a moved directory's own ctime changes (its ".." did) */
+	OK(mkdir(P("d/moving"), 0755));
+	s = tstart(P("d/moving"));
+	OK(rename(P("d/moving"), P("e/moving")));
+	WANT_TIMES(s, P("e/moving"), "c");
 	/* listing updates atime only */
 	s = tstart(P("d"));
 	DIR *dp = opendir(P("d"));
@@ -3141,6 +3234,7 @@ static const struct conf_case cases[] = {
 	CASE(truncate_updown),
 	CASE(truncate_mmap),
 	CASE(mmap_sigbus_eof),
+	CASE(exec_busy),
 	CASE(rename_file),
 	CASE(rename_dir),
 	CASE(rename_noreplace),
