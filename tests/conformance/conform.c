@@ -43,6 +43,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -1117,6 +1118,15 @@ static void case_rename_dir(void)
 	EQ(st_of(P("empty")).st_nlink, 2);
 	EQ(st_of(P("full")).st_nlink, 3);
 	EQ(st_of(P("full/sub/..")).st_ino, st_of(P("full")).st_ino);
+	/* a file open inside a renamed directory stays the same file */
+	int fd = OK(open(P("full/x"), O_RDWR));
+
+	OK(rename(P("full"), P("full2")));
+	EQ(pwrite(fd, "y", 1, 0), 1);
+	EQS(get(P("full2/x")), "y");
+	ERR(access(P("full/x"), F_OK), ENOENT);
+	OK(rename(P("full2"), P("full")));
+	close(fd);
 	ERR(rmdir(P("full")), ENOTEMPTY);
 	ERR(unlink(P("full")), EISDIR);
 	ERR(rmdir(P("file")), ENOTDIR);
@@ -1252,6 +1262,28 @@ static void case_link_count(void)
 	OK(link(P("l"), P("l2")));	/* link() does not follow */
 	TRUE(S_ISLNK(st_of(P("l2")).st_mode));
 	EQ(st_of(P("l")).st_nlink, 2);
+	/* two names open at once are one file, for I/O and for mappings */
+	int fa = OK(open(P("g"), O_RDWR)), fb = OK(open(P("d/h"), O_RDWR));
+	char two[8] = "";
+
+	EQ(pwrite(fa, "A", 1, 0), 1);
+	EQ(pread(fb, two, 1, 0), 1);
+	EQ(two[0], 'A');
+	char *ma = mmap(NULL, pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0);
+	char *mb = mmap(NULL, pagesz, PROT_READ, MAP_SHARED, fb, 0);
+
+	if (ma != MAP_FAILED && mb != MAP_FAILED) {
+		ma[1] = 'B';
+		EQ(mb[1], 'B');
+	} else {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+	}
+	if (ma != MAP_FAILED)
+		munmap(ma, pagesz);
+	if (mb != MAP_FAILED)
+		munmap(mb, pagesz);
+	close(fa);
+	close(fb);
 	/* an unlinked open file cannot be linked back without O_TMPFILE */
 	int fd = OK(open(P("g"), O_RDWR));
 	char proc[64];
@@ -2868,6 +2900,49 @@ static void case_special_files(void)
 	EQ(st_of(P("null2")).st_rdev, makedev(1, 3));
 }
 
+/* large and vectored I/O: one call, every byte where it belongs */
+static void case_big_io(void)
+{
+	const size_t len = 24 << 20;
+	char *w = malloc(len), *r = malloc(len);
+	struct iovec iov[3];
+	char a[5000], b[3], c[70000], back[5000 + 3 + 70000];
+	int fd;
+
+	if (!w || !r) {
+		fail(__LINE__, "malloc");
+		goto out;
+	}
+	for (size_t i = 0; i < len; i++)
+		w[i] = (char)(i * 7 + i / 4096);
+	fd = OK(open(P("f"), O_RDWR | O_CREAT, 0644));
+	EQ(pwrite(fd, w, len, 1), len);		/* unaligned, one call */
+	EQ(pread(fd, r, len, 1), len);
+	TRUE(!memcmp(w, r, len));
+	EQ(fst_of(fd).st_size, len + 1);
+	/* scatter/gather across pages */
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memset(c, 'c', sizeof(c));
+	iov[0] = (struct iovec){ a, sizeof(a) };
+	iov[1] = (struct iovec){ b, sizeof(b) };
+	iov[2] = (struct iovec){ c, sizeof(c) };
+	EQ(pwritev(fd, iov, 3, 4093), sizeof(back));
+	iov[0] = (struct iovec){ back, 4000 };
+	iov[1] = (struct iovec){ back + 4000, sizeof(back) - 4000 };
+	EQ(preadv(fd, iov, 2, 4093), sizeof(back));
+	TRUE(back[0] == 'a' && back[4999] == 'a' && back[5000] == 'b' &&
+	     back[5002] == 'b' && back[5003] == 'c' &&
+	     back[sizeof(back) - 1] == 'c');
+	/* reading across EOF is short, at EOF zero */
+	EQ(pread(fd, r, 100, len - 49), 50);
+	EQ(pread(fd, r, 100, len + 1), 0);
+	close(fd);
+out:
+	free(w);
+	free(r);
+}
+
 static void case_readdir_changes(void)
 {
 	enum { N = 200 };
@@ -3262,6 +3337,7 @@ static const struct conf_case cases[] = {
 	CASE(seek_data_mmap),
 	CASE(copy_file_range),
 	CASE(statfs),
+	CASE(big_io),
 	CASE(full_device),
 	CASE(many_files),
 	CASE(namespace_race),
