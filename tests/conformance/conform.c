@@ -2065,6 +2065,23 @@ static void case_xattr_trusted_security(void)
 		}
 		ERR(getxattr(P("f"), "security.capability", buf,
 			     sizeof(buf)), ENODATA);
+		/* ... and by root's own write, truncate or chown (killpriv
+		 * needs no missing CAP_FSETID) */
+		OK(setxattr(P("f"), "security.capability", cap, 20, 0));
+		int fd = OK(open(P("f"), O_WRONLY));
+
+		EQ(write(fd, "z", 1), 1);
+		close(fd);
+		ERR(getxattr(P("f"), "security.capability", buf,
+			     sizeof(buf)), ENODATA);
+		OK(setxattr(P("f"), "security.capability", cap, 20, 0));
+		OK(truncate(P("f"), 0));
+		ERR(getxattr(P("f"), "security.capability", buf,
+			     sizeof(buf)), ENODATA);
+		OK(setxattr(P("f"), "security.capability", cap, 20, 0));
+		OK(chown(P("f"), NOBODY, -1));
+		ERR(getxattr(P("f"), "security.capability", buf,
+			     sizeof(buf)), ENODATA);
 	} else {
 		fail(__LINE__, "setxattr(security.capability): %s",
 		     strerror(errno));
