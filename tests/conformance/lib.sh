@@ -1,0 +1,139 @@
+# Shared by the conformance drivers: a reference tmpfs and a cdmfs mount
+# (private tmpfs store, simulated devices sim0 and sim1), each with a
+# directory pair for root and one for an unprivileged user, and the
+# clean-unmount check of tests/mount/lib.sh.
+#
+# Environment (set by meson): CDMFS = the daemon binary.
+set -u
+
+: "${CDMFS:?CDMFS must name the cdmfs binary}"
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+USER_ID=65534	# the unprivileged user: nobody
+FAILED=()	# "target: what" for the summary
+WORK=
+DAEMON_PID=
+
+skip() {
+	echo "SKIP $T_NAME: $*"
+	exit 77
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root (mounts tmpfs and FUSE, acts as a second user)"
+[ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
+command -v setpriv >/dev/null || skip "no setpriv (util-linux) to run as uid $USER_ID"
+
+WORK=$(mktemp -d /tmp/cdmfs-conf.XXXXXX)
+chmod 0755 "$WORK"	# the unprivileged user reaches the mounts through it
+LOG=$WORK/daemon.log
+
+cleanup() {
+	set +e
+	if [ -n "$DAEMON_PID" ]; then
+		umount "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt" 2>/dev/null
+		kill "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	for m in "$WORK/store" "$WORK/ref"; do
+		mountpoint -q "$m" && umount -l "$m"
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT	# so that a killed run still cleans up
+
+# as_user CMD...: run as the unprivileged user, no supplementary groups
+as_user() {
+	setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups -- "$@"
+}
+
+# pair_dirs A B OWNER: make A and B (the two "devices") for OWNER
+pair_dirs() {
+	mkdir -p "$1" "$2" && chown "$3:$3" "$1" "$2" && chmod 0755 "$1" "$2"
+}
+
+# mount_ref: the reference, a plain tmpfs of a simulated device's size (256M)
+# with two subdirectories per user;
+# prints the root of the pairs
+mount_ref() {
+	mkdir -p "$WORK/ref"
+	mount -t tmpfs -o mode=0755,size=256M cdmfs-conf-ref "$WORK/ref" || exit 1
+	mkdir -m 01777 "$WORK/ref/a" "$WORK/ref/b"
+}
+
+umount_ref() {
+	umount "$WORK/ref"
+}
+
+# mount_cdmfs DATAPATH: cdmfs with two simulated devices, a fresh store;
+# DATAPATH is passthrough or daemon (-o nopassthrough)
+mount_cdmfs() {
+	local opts
+	mkdir -p "$WORK/mnt" "$WORK/store"
+	mount -t tmpfs -o mode=0755 cdmfs-conf-store "$WORK/store" || exit 1
+	opts="store=$WORK/store,sim=sim0:256M,sim=sim1:256M"
+	[ "$1" = daemon ] && opts="$opts,nopassthrough"
+	: >"$LOG"
+	# fewer descriptors than the 6000 files of case many_files, so that
+	# a daemon holding one per inode shows it quickly
+	(ulimit -n 4096 && exec "$CDMFS" -f -o "$opts" "$WORK/mnt") >>"$LOG" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$WORK/mnt" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "cdmfs did not mount; its log:"
+	cat "$LOG"
+	exit 1
+}
+
+# umount_cdmfs LABEL: unmount, require a clean daemon exit (status 0, no
+# sanitizer report), drop the store
+umount_cdmfs() {
+	local rc=0
+	if ! umount "$WORK/mnt"; then
+		echo "# $1: umount failed; still using the mount:"
+		fuser -vm "$WORK/mnt" 2>&1 | sed 's/^/#   /'
+		umount -l "$WORK/mnt"
+	fi
+	# a daemon that does not exit after the unmount is a failure, not a hang
+	for _ in $(seq 200); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		echo "not ok - $1: daemon still running 10 s after the unmount; its threads:"
+		for t in /proc/"$DAEMON_PID"/task/*; do
+			echo "#   $(cat "$t/comm") $(cat "$t/wchan" 2>/dev/null)"
+		done
+		FAILED+=("$1: daemon hangs after the unmount")
+		kill -9 "$DAEMON_PID"
+	fi
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=
+	if [ "$rc" != 0 ]; then
+		echo "not ok - $1: daemon exit status $rc"
+		FAILED+=("$1: daemon exit status $rc")
+	fi
+	if grep -q "Sanitizer\|runtime error" "$LOG"; then
+		echo "not ok - $1: daemon log has a sanitizer report"
+		FAILED+=("$1: sanitizer report")
+		cat "$LOG"
+	fi
+	mountpoint -q "$WORK/store" && umount "$WORK/store"
+	rm -rf "$WORK/store"
+}
+
+# finish: the summary; non-zero exit on any failure
+finish() {
+	local f
+	echo "# $T_NAME summary"
+	if [ ${#FAILED[@]} = 0 ]; then
+		echo "# every target passed"
+		exit 0
+	fi
+	for f in "${FAILED[@]}"; do
+		echo "# FAILED $f"
+	done
+	exit 1
+}
