@@ -178,6 +178,7 @@ struct cdm_fs {
 	char *store_path;		/* backing store directory */
 	int *devfd;			/* O_PATH fd of each device directory */
 	bool store_mounted;		/* we mounted it: unmount at exit */
+	int store_lock;			/* flock'd lock file of the store, or -1 */
 	/* Passthrough negotiated and not yet refused by the kernel. */
 	atomic_bool passthrough;
 	atomic_uint_fast64_t stats[CDM_STAT_NR];
@@ -193,8 +194,14 @@ int cdm_health_start(struct cdm_fs *fs);
 void cdm_health_stop(struct cdm_fs *fs);
 
 /* store.c */
+/**
+ * Pick, prepare and lock the store (a second daemon on the same store gets
+ * -EBUSY), make the device directories.  Errors are logged.
+ */
 int cdm_store_open(struct cdm_fs *fs);
 void cdm_store_close(struct cdm_fs *fs);
+/** Write our pid (again, after fuse_daemonize) into the store's lock file. */
+void cdm_store_lock_owner(struct cdm_fs *fs);
 /** Bytes of memory used by the files of device @devidx (walks its tree). */
 int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes);
 

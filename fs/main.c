@@ -175,6 +175,7 @@ int main(int argc, char **argv)
 	if (fs.opt.debug)
 		cdm_log_set_level(LOG_DEBUG);
 	fs.root.fd = -1;
+	fs.store_lock = -1;
 	ret = check_environment(fs.opt.mountpoint);
 	if (ret)
 		goto err_opts;
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
 	if (!fs.opt.foreground)
 		cdm_log_to_syslog();
 	fuse_daemonize(fs.opt.foreground);
+	cdm_store_lock_owner(&fs);
 
 	/* after fuse_daemonize: its fork keeps no threads */
 	cdm_migrator_init(&fs.migrator);
