@@ -146,6 +146,51 @@ int cdm_move_range(int fd, off_t off, size_t len, int mode,
 	return ret;
 }
 
+/* Count the nodes of the resident pages of [off, off+len), one window. */
+static int window_nodes(int fd, off_t off, size_t len, unsigned char *vec,
+			void **addrs, int *status, uint64_t *pages,
+			uint64_t *other)
+{
+	size_t pg = page_size(), n = 0;
+	char *addr;
+	int ret;
+
+	len = (len + pg - 1) / pg * pg;
+	addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+	if (addr == MAP_FAILED)
+		return -errno;
+	ret = populate_resident(addr, len, vec);
+	for (size_t i = 0; !ret && i < len / pg; i++)
+		if (vec[i] & 1)
+			addrs[n++] = addr + i * pg;
+	if (!ret && n && move_pages(0, n, addrs, NULL, status, 0))
+		ret = -errno;
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
+			pages[status[i]]++;
+		else
+			(*other)++;	/* truncated meanwhile */
+	}
+	munmap(addr, len);
+	return ret;
+}
+
+int cdm_data_extent(int fd, off_t off, off_t *start, off_t *end)
+{
+	off_t pg = (off_t)page_size(), d, h;
+
+	d = lseek(fd, off, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO ? -ENXIO : -errno;
+	h = lseek(fd, d, SEEK_HOLE);
+	if (h < 0)
+		return -errno;
+	/* whole pages: mappings start on one, and so do the batches */
+	*start = d / pg * pg;
+	*end = (h + pg - 1) / pg * pg;
+	return 0;
+}
+
 int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
 {
 	size_t pg = page_size(), win = SCAN_WINDOW / pg;
@@ -153,6 +198,7 @@ int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
 	void **addrs = NULL;
 	int *status = NULL;
 	struct stat st;
+	off_t off = 0;
 	int ret = 0;
 
 	if (fstat(fd, &st))
@@ -164,31 +210,32 @@ int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (off_t off = 0; off < st.st_size && !ret; off += (off_t)(win * pg)) {
-		size_t len = (size_t)(st.st_size - off) < win * pg ?
-			     (size_t)(st.st_size - off) : win * pg;
-		size_t n = 0;
-		char *addr;
+	/*
+	 * Only the data extents: a sparse file of 64 TiB holding one page is
+	 * one window, not a million (each mincore()s 16384 page slots).  The
+	 * cost is then proportional to the file's memory, which its device
+	 * bounds.
+	 */
+	while (off < st.st_size && !ret) {
+		off_t start, end;
 
-		len = (len + pg - 1) / pg * pg;
-		addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
-		if (addr == MAP_FAILED) {
-			ret = -errno;
+		ret = cdm_data_extent(fd, off, &start, &end);
+		if (ret == -ENXIO) {
+			ret = 0;
+			break;		/* holes to the end */
+		}
+		if (ret)
 			break;
+		if (end > st.st_size)
+			end = (st.st_size + (off_t)pg - 1) / (off_t)pg * (off_t)pg;
+		for (off = start; off < end && !ret; off += (off_t)(win * pg)) {
+			size_t len = (size_t)(end - off) < win * pg ?
+				     (size_t)(end - off) : win * pg;
+
+			ret = window_nodes(fd, off, len, vec, addrs, status,
+					   pages, other);
 		}
-		ret = populate_resident(addr, len, vec);
-		for (size_t i = 0; !ret && i < len / pg; i++)
-			if (vec[i] & 1)
-				addrs[n++] = addr + i * pg;
-		if (!ret && n && move_pages(0, n, addrs, NULL, status, 0))
-			ret = -errno;
-		for (size_t i = 0; !ret && i < n; i++) {
-			if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
-				pages[status[i]]++;
-			else
-				(*other)++;	/* truncated meanwhile */
-		}
-		munmap(addr, len);
+		off = end;
 	}
 out:
 	free(vec);

@@ -43,6 +43,8 @@
 
 /* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
 #define CDM_MIGRATE_RETRIES 5
+/* Seconds a walk keeps its worker while other files wait for one. */
+#define CDM_MIGRATE_TURN 0.1
 
 struct cdm_migration {
 	struct cdm_migration *next;	/* protected by fs->migrator.lock */
@@ -55,6 +57,17 @@ struct cdm_migration {
 	bool busy;			/* queued or running: holds a lookup */
 	bool queued;			/* no worker has it yet */
 	bool resumed;			/* left by a previous daemon */
+	/*
+	 * Where the walk toward gen stands between two turns of a worker
+	 * (round robin, see migrate_yield): the generation it walks, the
+	 * offset it goes on from, what it moved, its first failure and when
+	 * it began.  Only the worker that has @m uses them.
+	 */
+	uint64_t walk_gen;
+	off_t walk_pos;
+	uint64_t walk_moved;
+	struct cdm_migrate_result walk_err;
+	double walk_t0;
 	/* policies a running migration gave up for a newer one */
 	unsigned int superseded;
 	char old[CDM_POLICY_STRLEN];	/* the last of them */
@@ -110,6 +123,8 @@ struct migrate_ctx {
 	struct cdm_placement pl;	/* where the policy puts the pages */
 	unsigned char *vec;
 	size_t pg;
+	uint64_t base;			/* bytes moved in earlier turns */
+	double turn_end;		/* yield to a waiting file after this */
 };
 
 /*
@@ -182,7 +197,7 @@ static void migrate_progress(void *ctx, uint64_t done)
 
 	pthread_mutex_lock(&inode->lock);
 	if (c->m->gen == c->gen)	/* else the count is the newer one's */
-		c->m->done = done;
+		c->m->done = c->base + done;
 	pthread_mutex_unlock(&inode->lock);
 }
 
@@ -194,22 +209,56 @@ static off_t migrate_size(void *ctx)
 	return fstat(c->fd, &st) ? -errno : st.st_size;
 }
 
+static int migrate_data(void *ctx, off_t off, off_t *start, off_t *end)
+{
+	struct migrate_ctx *c = ctx;
+
+	return cdm_data_extent(c->fd, off, start, end);
+}
+
+/*
+ * Round robin between files: a walk that had its turn (CDM_MIGRATE_TURN)
+ * gives its worker up when another file waits for one, and goes to the
+ * back of the queue.  Two huge files (or one user's many) cannot keep
+ * everyone else's migrations "(queued)" until they are done.
+ */
+static bool migrate_yield(void *ctx)
+{
+	struct migrate_ctx *c = ctx;
+	struct cdm_migrator *mg = &c->fs->migrator;
+	bool waiting;
+
+	if (now() < c->turn_end)
+		return false;
+	pthread_mutex_lock(&mg->lock);
+	waiting = mg->head && !mg->stop;
+	pthread_mutex_unlock(&mg->lock);
+	return waiting;
+}
+
 static const struct cdm_migrate_ops migrate_ops = {
 	.move = migrate_move,
 	.superseded = migrate_superseded,
 	.progress = migrate_progress,
 	.size = migrate_size,
+	.data = migrate_data,
+	.yield = migrate_yield,
 };
 
-/* One walk over the file toward policy @p of generation @gen. */
+/*
+ * One turn of the walk over the file toward policy @p of generation @gen,
+ * from offset @from, @base bytes moved before it.
+ */
 static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 			 uint64_t gen, const struct cdm_policy *p, int fd,
-			 unsigned char *vec, size_t batch,
-			 struct cdm_migrate_result *res)
+			 unsigned char *vec, size_t batch, off_t from,
+			 uint64_t base, struct cdm_migrate_result *res)
 {
 	struct migrate_ctx c = { .fs = fs, .m = m, .gen = gen, .fd = fd,
 				 .vec = vec,
-				 .pg = (size_t)sysconf(_SC_PAGESIZE) };
+				 .pg = (size_t)sysconf(_SC_PAGESIZE),
+				 .base = base,
+				 .turn_end = now() + CDM_MIGRATE_TURN };
 	struct stat st;
 	int ret;
 
@@ -229,10 +278,11 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 		return;
 	}
 	pthread_mutex_lock(&m->inode->lock);
-	if (m->gen == gen)
+	/* what is left and what went: the file may have shrunk meanwhile */
+	if (m->gen == gen && !from)
 		m->total = (uint64_t)st.st_blocks * 512;
 	pthread_mutex_unlock(&m->inode->lock);
-	cdm_migrate_run(st.st_size, batch, &migrate_ops, &c, res);
+	cdm_migrate_run_from(from, st.st_size, batch, &migrate_ops, &c, res);
 }
 
 /* " (superseded bind:x after N bytes)": what newer policies cut short. */
@@ -286,19 +336,40 @@ static void name_of(struct cdm_inode *inode, char *buf, size_t len)
 		buf[n] = '\0';
 }
 
-/* Walk @m's file until it is on its newest policy, or the daemon stops. */
+/* Put @m, which a worker gave up for a turn, at the back of the queue. */
+static void requeue(struct cdm_fs *fs, struct cdm_migration *m)
+{
+	struct cdm_migrator *mg = &fs->migrator;
+
+	/* also when stopping: cdm_migrator_stop() drains the queue */
+	pthread_mutex_lock(&mg->lock);
+	m->next = NULL;
+	if (mg->tail)
+		mg->tail->next = m;
+	else
+		mg->head = m;
+	mg->tail = m;
+	pthread_cond_signal(&mg->cond);
+	pthread_mutex_unlock(&mg->lock);
+}
+
+/*
+ * Walk @m's file until it is on its newest policy, the daemon stops, or its
+ * turn is over while another file waits (then it is queued again and goes
+ * on from where it stopped).
+ */
 static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 {
 	struct cdm_inode *inode = m->inode;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	/* whole pages of this machine: each batch is a mapping */
 	size_t batch = (fs->opt.migrate_batch + pg - 1) / pg * pg;
-	struct cdm_migrate_result res = { 0 };
+	struct cdm_migrate_result res = { 0 }, all;
 	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN], name[PATH_MAX];
 	unsigned char *vec;
 	struct cdm_policy p;
-	uint64_t gen;
-	double t0;
+	uint64_t gen, base;
+	off_t from;
 	int fd, err = 0;
 
 	cdm_procfd(path, inode->fd);
@@ -314,24 +385,50 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 		gen = m->gen;
 		p = m->target;
 		strcpy(text, m->policy);
+		if (m->walk_gen != gen) {
+			/* a walk of its own for each policy, from the start */
+			m->walk_gen = gen;
+			m->walk_pos = 0;
+			m->walk_moved = 0;
+			memset(&m->walk_err, 0, sizeof(m->walk_err));
+			m->walk_t0 = now();
+		}
+		from = m->walk_pos;
+		base = m->walk_moved;
 		pthread_mutex_unlock(&inode->lock);
-		t0 = now();
-		if (err)
+		if (err) {
+			memset(&res, 0, sizeof(res));
 			res.error = err;
-		else
-			migrate_pass(fs, m, gen, &p, fd, vec, batch, &res);
+		} else {
+			migrate_pass(fs, m, gen, &p, fd, vec, batch, from, base,
+				     &res);
+		}
 		pthread_mutex_lock(&inode->lock);
+		m->walk_moved += res.moved;
+		if (res.error && !m->walk_err.error)
+			m->walk_err = res;
 		if (res.superseded && atomic_load(&fs->migrator.stopping)) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest moves when a daemon starts on this store again",
-				name, text, (unsigned long long)res.moved);
+				name, text, (unsigned long long)m->walk_moved);
 			break;
 		}
 		if (m->gen != gen && !err)
 			continue;	/* walk again, toward the newest */
-		record(m, &res, now() - t0);
+		if (res.yielded && !err) {
+			m->walk_pos = res.next;
+			m->queued = true;
+			pthread_mutex_unlock(&inode->lock);
+			free(vec);
+			close(fd);
+			requeue(fs, m);		/* keeps its lookup */
+			return;
+		}
+		all = m->walk_err;
+		all.moved = m->walk_moved;
+		record(m, &all, now() - m->walk_t0);
 		/* nobody may hold the inode to read user.cdm.migration */
-		if (m->resumed && !res.error) {
+		if (m->resumed && !all.error) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_NOTICE, "%s: resumed migration %s", name,
 				m->result);
@@ -343,7 +440,7 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 			cdm_log(LOG_WARNING, "%s: cannot clear %s: %s", name,
 				CDM_XATTR_PENDING, strerror(errno));
 		}
-		if (res.error) {
+		if (all.error) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_WARNING, "%s: migration %s", name, m->result);
 		}
@@ -444,8 +541,8 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		pthread_mutex_unlock(&inode->lock);
 		return 0;
 	}
-	if (m->busy && !m->queued) {
-		/* the running walk stops at its next batch */
+	if (m->busy && (!m->queued || m->walk_gen == m->gen)) {
+		/* the running (or paused) walk stops at its next batch */
 		m->superseded++;
 		strcpy(m->old, m->policy);
 		m->old_done = m->done;
@@ -509,8 +606,13 @@ void cdm_migrator_stop(struct cdm_fs *fs)
 		name_of(inode, name, sizeof(name));
 		pthread_mutex_lock(&inode->lock);
 		m->busy = m->queued = false;
-		cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit: it starts when a daemon starts on this store again",
-			name, m->policy);
+		if (m->walk_gen == m->gen)	/* paused between turns */
+			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest moves when a daemon starts on this store again",
+				name, m->policy,
+				(unsigned long long)m->walk_moved);
+		else
+			cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit: it starts when a daemon starts on this store again",
+				name, m->policy);
 		pthread_mutex_unlock(&inode->lock);
 		cdm_inode_put(&fs->table, inode, 1);	/* may free m */
 	}
@@ -554,10 +656,9 @@ static int resume_file(const char *path, const struct stat *st, int type,
 	/* takes @fd; our lookup, dropped below (the migration holds one) */
 	inode = cdm_inode_get(&resume_fs->table, st->st_ino, st->st_dev, fd,
 			      resume_dev, 1);
-	if (!inode) {
-		close(fd);
-		return 0;
-	}
+	if (!inode)
+		return 0;	/* cdm_inode_get closed @fd: closing it again
+				 * could close another thread's new fd */
 	/* toward the policy it has now: the pending text is what it had */
 	ret = cdm_effective_policy(resume_fs, inode, &p);
 	if (!ret)

@@ -129,6 +129,12 @@ int cdm_move_range(int fd, off_t off, size_t len, int mode,
  * holes.  @other counts pages the kernel gave no node for.
  */
 int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other);
+/**
+ * The first data extent of @fd at or after @off (SEEK_DATA, SEEK_HOLE),
+ * widened to whole pages: 0 and [*@start, *@end); -ENXIO when only holes
+ * follow; other -errno on error.
+ */
+int cdm_data_extent(int fd, off_t off, off_t *start, off_t *end);
 
 /* cdmkm.c: files of the helper module's regions (include/cdmfs/cdmkm.h) */
 struct cdmkm_region;

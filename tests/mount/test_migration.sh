@@ -94,14 +94,25 @@ eq "writer saw every stamp it wrote (exit status)" "$?" 0
 eq "residency" "$(get residency gpu0/w)" "cxl0=16777216"
 rm -f gpu0/w
 
-echo "--- more files than workers: the others wait their turn"
+echo "--- more files than workers: they take turns"
+# Two workers; a walk that had its turn (0.1 s) gives its worker to a file
+# that waits, so the third starts long before either of the first two ends.
 for i in 1 2 3; do dd if=/dev/zero of="gpu0/q$i" bs=1M count=32 status=none; done
 for i in 1 2 3; do setfattr -n user.cdm.policy -v bind:cxl0 "gpu0/q$i"; done
-q3=$(get migration gpu0/q3)
-echo "the third: $q3"
-check "the third is queued" matches "running 0/* bytes to bind:cxl0 (queued)" "$q3"
+q3=
+for ((i = 0; i < 200; i++)); do
+	q1=$(get migration gpu0/q1) q2=$(get migration gpu0/q2) q3=$(get migration gpu0/q3)
+	matches "running [1-9]*" "$q3" && break
+	matches "running *" "$q1" && matches "running *" "$q2" || break
+	sleep 0.05
+done
+echo "when the third had moved pages: q1: $q1; q2: $q2; q3: $q3"
+check "the third moved pages while the first two still ran" \
+	eval 'matches "running [1-9]*" "$q3" && matches "running *" "$q1" && matches "running *" "$q2"'
 for i in 1 2 3; do
 	check "q$i: the migration ends" wait_migration "gpu0/q$i"
+	check "q$i: done, all of it, once ($(get migration "gpu0/q$i"))" \
+		matches "idle, last: done 33554432 bytes to bind:cxl0 in *" "$(get migration "gpu0/q$i")"
 	eq "q$i: residency" "$(get residency "gpu0/q$i")" "cxl0=33554432"
 done
 rm -f gpu0/q1 gpu0/q2 gpu0/q3
