@@ -44,8 +44,14 @@ struct cdm_inode {
 	int fd;				/* O_PATH fd of the backing inode */
 	int backing_id;			/* passthrough id; protected by lock */
 	uint32_t nopen;			/* protected by lock */
-	uint16_t dev;			/* index into fs->devices */
+	/*
+	 * Index into fs->devices.  A rename across devices changes it (under
+	 * the table lock) while other requests read it without a lock:
+	 * atomic, and read once per use (a request must not mix two).
+	 */
+	_Atomic uint16_t dev;
 	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
+	uint16_t acct_dev;		/* device counted in; set once */
 	pthread_mutex_t lock;
 	struct cdm_migration *mig;	/* NULL until migrated; set under lock */
 };
@@ -57,15 +63,42 @@ struct cdm_inode_table {
 	pthread_mutex_t lock;
 	struct cdm_inode **bucket;	/* protected by lock */
 	size_t nbucket, count;		/* protected by lock */
+	/*
+	 * Inodes (each an open fd) the table may hold, 0 for no limit: the
+	 * rest of RLIMIT_NOFILE is the reserve that opendir, statfs, open
+	 * and the migrations draw on, so a flood of files cannot take the
+	 * whole mount down (cdm_inode_table_set_budget).
+	 */
+	size_t budget;			/* set before the session starts */
+	/*
+	 * Inodes per device (by the device they were looked up in), and the
+	 * share of the budget each device keeps for itself: a flood in one
+	 * cannot take the last fd from the others.  Protected by lock.
+	 */
+	size_t *dev_count, ndev, dev_reserve;
 };
 
 int cdm_inode_table_init(struct cdm_inode_table *t);
+/**
+ * Size the fd budget of @t from our RLIMIT_NOFILE @limit: inodes beyond
+ * limit - reserve are refused (cdm_inode_get: NULL, errno ENFILE), and so
+ * are those of one of the @ndev devices that would eat into the small share
+ * each other device keeps.  Returns the budget.
+ */
+size_t cdm_inode_table_set_budget(struct cdm_inode_table *t, uint64_t limit,
+				  size_t ndev);
+/**
+ * Log, at most once per burst (10 s), that a file descriptor could not be
+ * had for @what (a name) and how many more were refused since.
+ */
+void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err);
 /** Free every inode (closing its fd) and the table. */
 void cdm_inode_table_destroy(struct cdm_inode_table *t);
 /**
  * Find the inode for (@ino, @dev) and add @nlookup to its lookup count, or
  * insert a new one that takes ownership of @fd.  When an inode exists, @fd is
- * closed.  Returns the inode, or NULL with errno set.
+ * closed.  Returns the inode, or NULL with errno set (@fd closed): ENFILE
+ * when a new inode would exceed the table's budget.
  */
 struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 				dev_t dev, int fd, uint16_t devidx,

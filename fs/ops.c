@@ -43,6 +43,23 @@ static int device_index(struct cdm_fs *fs, const char *name)
 }
 
 /*
+ * Out of fds: say so in the log (once per burst) and answer ENFILE, the
+ * daemon's shortage, not EMFILE, which would blame the caller's own limit.
+ */
+static int lookup_fd_error(struct cdm_fs *fs, uint16_t devidx,
+			   const char *name, int err)
+{
+	char what[NAME_MAX + 64];
+
+	if (err != EMFILE && err != ENFILE)
+		return -err;
+	snprintf(what, sizeof(what), "lookup of '%s' in %s", name,
+		 devidx == CDM_NO_DEVICE ? "/" : fs->devices.dev[devidx].name);
+	cdm_fd_exhausted(&fs->table, what, err);
+	return -ENFILE;
+}
+
+/*
  * Look @name up in @parent and fill @e, taking one lookup reference on the
  * inode for the kernel.  The root shows the device directories only.
  */
@@ -64,7 +81,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 	}
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return lookup_fd_error(fs, devidx, name, errno);
 	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 		int ret = -errno;
 
@@ -74,7 +91,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 	inode = cdm_inode_get(&fs->table, e->attr.st_ino, e->attr.st_dev, fd,
 			      devidx, 1);
 	if (!inode)
-		return -errno;
+		return lookup_fd_error(fs, devidx, name, errno);
 	e->ino = ino_of(fs, inode);
 	return 0;
 }

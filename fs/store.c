@@ -408,6 +408,26 @@ static void close_devfds(struct cdm_fs *fs)
 	fs->devfd = NULL;
 }
 
+/*
+ * The device directories are in the inode table from the start, held by
+ * the daemon: their lookups then never need an fd, so "ls" of a device
+ * works even when a flood of files in another has used the fd budget up.
+ */
+static int hold_device_dir(struct cdm_fs *fs, uint16_t i)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(fs->devfd[i], &st))
+		return -errno;
+	fd = fcntl(fs->devfd[i], F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (!cdm_inode_get(&fs->table, st.st_ino, st.st_dev, fd, i, 1))
+		return -errno;		/* @fd closed */
+	return 0;
+}
+
 int cdm_store_open(struct cdm_fs *fs)
 {
 	struct statfs sfs;
@@ -473,6 +493,9 @@ int cdm_store_open(struct cdm_fs *fs)
 				strerror(errno));
 			goto err_close;
 		}
+		ret = hold_device_dir(fs, (uint16_t)i);
+		if (ret)
+			goto err_close;
 	}
 	return 0;
 err_close:
