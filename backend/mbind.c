@@ -82,7 +82,8 @@ static int populate_resident(char *addr, size_t len, unsigned char *vec)
  * them, but that copies every page, those already there too.  Move only the
  * others.
  */
-static int move_to_local(char *addr, size_t len, const unsigned char *vec)
+static int move_to_local(char *addr, size_t len, const unsigned char *vec,
+			 uint64_t *moved)
 {
 	size_t pg = page_size(), n = 0, k = 0;
 	unsigned int cpu, local;
@@ -112,9 +113,13 @@ static int move_to_local(char *addr, size_t len, const unsigned char *vec)
 		}
 	if (k && move_pages(0, k, addrs, to, status, MPOL_MF_MOVE_ALL))
 		ret = -errno;
-	for (size_t i = 0; !ret && i < k; i++)
-		if (status[i] < 0 && status[i] != -ENOENT && status[i] != -EFAULT)
+	for (size_t i = 0; !ret && i < k; i++) {
+		if (status[i] == (int)local)
+			(*moved)++;
+		else if (status[i] < 0 && status[i] != -ENOENT &&
+			 status[i] != -EFAULT)
 			ret = -EIO;	/* busy or no room, as mbind says */
+	}
 out:
 	free(addrs);
 	free(status);
@@ -122,26 +127,80 @@ out:
 	return ret;
 }
 
+/*
+ * Resident pages of [addr, addr+len) (bit 0 of @vec) the kernel has on no
+ * node of @nodes: the ones an mbind(MPOL_MF_MOVE_ALL) to @nodes moves (it
+ * leaves pages on a node of the mask where they are).  -errno.
+ */
+static long count_outside(char *addr, size_t len, const unsigned char *vec,
+			  const struct cdm_nodemask *nodes)
+{
+	size_t pg = page_size(), n = 0;
+	long out = 0;
+	void **addrs;
+	int *status;
+
+	addrs = malloc(len / pg * sizeof(*addrs));
+	status = malloc(len / pg * sizeof(*status));
+	if (!addrs || !status) {
+		out = -ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < len / pg; i++)
+		if (vec[i] & 1)
+			addrs[n++] = addr + i * pg;
+	if (n && move_pages(0, n, addrs, NULL, status, 0)) {
+		out = -errno;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (status[i] >= 0 && !cdm_nodemask_test(nodes, status[i]))
+			out++;
+done:
+	free(addrs);
+	free(status);
+	return out;
+}
+
 int cdm_move_range(int fd, off_t off, size_t len, int mode,
-		   const struct cdm_nodemask *nodes, unsigned char *vec)
+		   const struct cdm_nodemask *nodes, unsigned char *vec,
+		   uint64_t *moved)
 {
 	size_t pg = page_size();
+	long before = 0, after = 0;
 	char *addr;
 	int ret;
 
+	*moved = 0;
 	len = (len + pg - 1) / pg * pg;
 	addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
 	if (addr == MAP_FAILED)
 		return -errno;
 	ret = populate_resident(addr, len, vec);
 	if (ret)
-		;
-	else if (mode == MPOL_DEFAULT)
-		ret = move_to_local(addr, len, vec);
-	else if (mbind(addr, len, mode, nodes ? nodes->bits : NULL,
-		       nodes ? CDM_MAX_NODES + 1 : 0,
-		       MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
+		goto out;
+	if (mode == MPOL_DEFAULT) {
+		ret = move_to_local(addr, len, vec, moved);
+		goto out;
+	}
+	/* moved: pages outside the target before, minus those left there */
+	if (nodes) {
+		before = count_outside(addr, len, vec, nodes);
+		if (before < 0) {
+			ret = (int)before;
+			goto out;
+		}
+	}
+	if (mbind(addr, len, mode, nodes ? nodes->bits : NULL,
+		  nodes ? CDM_MAX_NODES + 1 : 0,
+		  MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
 		ret = -errno;
+	if (nodes && before) {
+		after = count_outside(addr, len, vec, nodes);
+		if (after >= 0 && after <= before)
+			*moved = (uint64_t)(before - after);
+	}
+out:
 	munmap(addr, len);
 	return ret;
 }

@@ -280,13 +280,22 @@ void cdm_migrator_init(struct cdm_migrator *mg);
 void cdm_migrator_stop(struct cdm_fs *fs);
 /**
  * Move the resident pages of regular file @inode to policy @p in the
- * background; @p is bound already (new pages go there).  @total: bytes
- * resident now, for the progress shown until a worker has looked.  A
+ * background; @p is bound already (new pages go there), @from is the
+ * policy the pages followed until now.  @total: bytes resident now, for
+ * the progress shown until a worker has looked.  A
  * migration of @inode that is queued or running continues toward @p
  * instead (between batches).  0, or -errno when no worker can be had.
  */
 int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-		      const struct cdm_policy *p, uint64_t total);
+		      const struct cdm_policy *p,
+		      const struct cdm_policy *from, uint64_t total);
+/**
+ * While a migration of @inode is queued or running: true, with the policy
+ * its pages had (@from), the one they go to (@to) and the bytes moved so
+ * far (@done).  For residency of logically placed (simulated) devices.
+ */
+bool cdm_migration_progress(struct cdm_inode *inode, struct cdm_policy *from,
+			    struct cdm_policy *to, uint64_t *done);
 void cdm_migration_free(struct cdm_migration *m);
 /**
  * Start again the migrations a previous daemon on this store left due

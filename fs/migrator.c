@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <numaif.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -52,6 +53,16 @@ struct cdm_migration {
 	/* the rest protected by inode->lock */
 	uint64_t gen;			/* bumped by each new policy */
 	struct cdm_policy target;	/* the newest policy */
+	/*
+	 * Where the pages were when this walk began, for devices whose
+	 * placement is logical (simulated: host RAM, no node to ask): the
+	 * walk re-homes them page by page, and residency follows it.  A
+	 * walk superseded halfway left the pages below @from_split on
+	 * @from_lo (its target), the others on @from.
+	 */
+	struct cdm_policy from, from_lo;
+	off_t from_split;
+	off_t walk_at;			/* offset the running walk reached */
 	char policy[CDM_POLICY_STRLEN];	/* its text */
 	uint64_t done, total;		/* bytes toward target */
 	bool busy;			/* queued or running: holds a lookup */
@@ -123,6 +134,9 @@ struct migrate_ctx {
 	struct cdm_placement pl;	/* where the policy puts the pages */
 	unsigned char *vec;
 	size_t pg;
+	struct cdm_policy from, from_lo, to;	/* of a logical placement */
+	off_t from_split;
+	off_t at;			/* end of the last batch */
 	uint64_t base;			/* bytes moved in earlier turns */
 	double turn_end;		/* yield to a waiting file after this */
 };
@@ -148,11 +162,22 @@ static int migrate_move_region(struct migrate_ctx *c, off_t off, size_t len,
 	return r;
 }
 
+/*
+ * Device page @i of a file lives on under logical placement @p: interleave
+ * deals pages out in turn, as the kernel's interleave does by offset.
+ */
+static uint16_t logical_dev(const struct cdm_policy *p, uint64_t i)
+{
+	return p->ndev ? p->dev[i % p->ndev] : CDM_NO_DEVICE;
+}
+
 static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 {
 	struct migrate_ctx *c = ctx;
+	uint64_t pages = 0, first = (uint64_t)off / c->pg;
 	int r;
 
+	c->at = off + (off_t)len;
 	if (c->pl.region)
 		return migrate_move_region(c, off, len, moved);
 	/*
@@ -160,16 +185,32 @@ static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 	 * up on it (EIO): try the batch again before calling it stuck.
 	 */
 	for (int tries = 0;; tries++) {
+		uint64_t n = 0;
+
 		r = cdm_move_range(c->fd, off, len, c->pl.mode, &c->pl.nodes,
-				   c->vec);
+				   c->vec, &n);
+		pages += n;
 		if (r != -EIO || tries == CDM_MIGRATE_RETRIES)
 			break;
 		usleep(1000 << tries);
 	}
-
-	/* mincore's answer: the pages that were there to move */
-	for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
-		*moved += (c->vec[i] & 1) * c->pg;
+	if (c->pl.mode != MPOL_DEFAULT) {
+		/* the kernel's count: pages that changed node */
+		*moved += pages * c->pg;
+	} else {
+		/*
+		 * Simulated devices: no page changes frame (they are all host
+		 * RAM); a page moves when the device it logically lives on
+		 * changes.  mincore's answer: the pages there were to move.
+		 */
+		for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
+			if (c->vec[i] & 1 &&
+			    logical_dev((off_t)((first + i) * c->pg) <
+					c->from_split ? &c->from_lo : &c->from,
+					first + i) !=
+			    logical_dev(&c->to, first + i))
+				*moved += c->pg;
+	}
 	/* a writer that waited for this batch runs before the next one */
 	sched_yield();
 	return r;
@@ -196,8 +237,10 @@ static void migrate_progress(void *ctx, uint64_t done)
 	struct cdm_inode *inode = c->m->inode;
 
 	pthread_mutex_lock(&inode->lock);
-	if (c->m->gen == c->gen)	/* else the count is the newer one's */
+	if (c->m->gen == c->gen) {	/* else the count is the newer one's */
 		c->m->done = c->base + done;
+		c->m->walk_at = c->at;
+	}
 	pthread_mutex_unlock(&inode->lock);
 }
 
@@ -257,7 +300,7 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 	struct migrate_ctx c = { .fs = fs, .m = m, .gen = gen, .fd = fd,
 				 .vec = vec,
 				 .pg = (size_t)sysconf(_SC_PAGESIZE),
-				 .base = base,
+				 .to = *p, .base = base,
 				 .turn_end = now() + CDM_MIGRATE_TURN };
 	struct stat st;
 	int ret;
@@ -278,6 +321,9 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 		return;
 	}
 	pthread_mutex_lock(&m->inode->lock);
+	c.from = m->from;
+	c.from_lo = m->from_lo;
+	c.from_split = m->from_split;
 	/* what is left and what went: the file may have shrunk meanwhile */
 	if (m->gen == gen && !from)
 		m->total = (uint64_t)st.st_blocks * 512;
@@ -516,7 +562,8 @@ out:
 }
 
 static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-			 const struct cdm_policy *p, uint64_t total,
+			 const struct cdm_policy *p,
+			 const struct cdm_policy *from, uint64_t total,
 			 bool resumed)
 {
 	struct cdm_migration *m = migration_of(inode);
@@ -546,7 +593,20 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		m->superseded++;
 		strcpy(m->old, m->policy);
 		m->old_done = m->done;
+		/*
+		 * Below where it got, the pages are on its target; above,
+		 * where they were (exact unless superseded twice: then the
+		 * part of an older split above it is taken as @from).
+		 */
+		if (m->walk_at > 0) {
+			m->from_lo = m->target;
+			m->from_split = m->walk_at;
+		}
+	} else if (!m->busy) {
+		m->from = *from;
+		m->from_split = 0;
 	}
+	m->walk_at = 0;
 	m->gen++;
 	m->target = *p;
 	strcpy(m->policy, text);
@@ -573,6 +633,9 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		snprintf(m->result, sizeof(m->result),
 			 "failed: no migration worker: %s to %s",
 			 strerror(-ret), m->policy);
+		/* the caller puts the old policy back: nothing is due */
+		if (!resumed)
+			removexattr(path, CDM_XATTR_PENDING);
 		pthread_mutex_unlock(&inode->lock);
 		cdm_inode_put(&fs->table, inode, 1);
 	}
@@ -621,9 +684,10 @@ void cdm_migrator_stop(struct cdm_fs *fs)
 }
 
 int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-		      const struct cdm_policy *p, uint64_t total)
+		      const struct cdm_policy *p,
+		      const struct cdm_policy *from, uint64_t total)
 {
-	return migrate_start(fs, inode, p, total, false);
+	return migrate_start(fs, inode, p, from, total, false);
 }
 
 /* nftw() has no user pointer; only the start-up walk uses these. */
@@ -637,7 +701,7 @@ static int resume_file(const char *path, const struct stat *st, int type,
 {
 	char procfd[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
 	struct cdm_inode *inode;
-	struct cdm_policy p;
+	struct cdm_policy p, from;
 	ssize_t n;
 	int fd, ret;
 
@@ -659,10 +723,15 @@ static int resume_file(const char *path, const struct stat *st, int type,
 	if (!inode)
 		return 0;	/* cdm_inode_get closed @fd: closing it again
 				 * could close another thread's new fd */
-	/* toward the policy it has now: the pending text is what it had */
+	/*
+	 * Toward the policy it has now: the pending text is what it had.
+	 * Where its pages were is not recorded; for logical placement take
+	 * its device directory's (where a file's pages start out).
+	 */
 	ret = cdm_effective_policy(resume_fs, inode, &p);
+	cdm_policy_default(&from, resume_dev);
 	if (!ret)
-		ret = migrate_start(resume_fs, inode, &p,
+		ret = migrate_start(resume_fs, inode, &p, &from,
 				    (uint64_t)st->st_blocks * 512, true);
 	if (ret) {
 		cdm_log(LOG_WARNING, "%s: cannot resume its migration to %s: %s",
@@ -692,6 +761,24 @@ unsigned int cdm_migrate_resume(struct cdm_fs *fs)
 		cdm_log(LOG_NOTICE, "resumed %u migration%s a previous daemon left",
 			resume_count, resume_count == 1 ? "" : "s");
 	return resume_count;
+}
+
+bool cdm_migration_progress(struct cdm_inode *inode, struct cdm_policy *from,
+			    struct cdm_policy *to, uint64_t *done)
+{
+	struct cdm_migration *m;
+	bool busy;
+
+	pthread_mutex_lock(&inode->lock);
+	m = inode->mig;
+	busy = m && m->busy;
+	if (busy) {
+		*from = m->from;
+		*to = m->target;
+		*done = m->done;
+	}
+	pthread_mutex_unlock(&inode->lock);
+	return busy;
 }
 
 char *cdm_migration_value(struct cdm_inode *inode)
