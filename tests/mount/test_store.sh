@@ -158,4 +158,8 @@ if id nobody >/dev/null 2>&1; then
 else
 	echo "skipped the /dev/shm checks: no user 'nobody' on this machine"
 fi
+# the daemons started here besides the lib's: clean sanitizer logs too
+for l in "$WORK"/*.log; do
+	grep -q "Sanitizer\|runtime error" "$l" && { not_ok "sanitizer report in $l"; cat "$l"; }
+done
 finish
