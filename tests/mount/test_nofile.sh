@@ -42,7 +42,10 @@ check "refused with ENFILE, the daemon's shortage (not EMFILE)" \
 	grep -q "Too many open files in system" "$WORK/flood.err"
 check "the daemon is alive" kill -0 "$DAEMON_PID"
 grep "out of file descriptors" "$LOG"
-eq "the log says so once for the burst" "$(grep -c "out of file descriptors" "$LOG")" 1
+# one line per 10 s of refusals: the flood takes a few seconds
+lines=$(grep -c "out of file descriptors" "$LOG")
+check "the log says so, once per burst, not per refusal ($lines lines for $failed refusals)" \
+	test "$lines" -ge 1 -a "$lines" -le 2
 check "naming what was refused" grep -q "out of file descriptors.*lookup of 'f[0-9]*' in gpu0 refused with ENFILE" "$LOG"
 
 echo "--- the rest of the mount works"
