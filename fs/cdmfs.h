@@ -261,6 +261,13 @@ int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
  */
 int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		   const char *value, size_t size);
+/**
+ * A rename moved @inode into device @devidx's directory: it belongs to that
+ * device from now on, and a @regular file drops its own policy and moves
+ * its pages there (as setting "inherit", from where they were).
+ */
+int cdm_move_to_device(struct cdm_fs *fs, struct cdm_inode *inode,
+		       uint16_t devidx, bool regular);
 /* Values of the read-only xattrs, malloc'd; NULL with errno. */
 char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode);
 char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,

@@ -512,12 +512,7 @@ static int move_to_device(struct cdm_fs *fs, const struct stat *st,
 	inode = cdm_inode_find(&fs->table, st->st_ino, st->st_dev);
 	if (!inode)
 		return 0;
-	pthread_mutex_lock(&fs->table.lock);
-	inode->dev = devidx;
-	pthread_mutex_unlock(&fs->table.lock);
-	if (!S_ISREG(st->st_mode))
-		return 0;
-	return cdm_set_policy(fs, inode, 0, "inherit", 7);
+	return cdm_move_to_device(fs, inode, devidx, S_ISREG(st->st_mode));
 }
 
 static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,

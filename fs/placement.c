@@ -171,8 +171,13 @@ static void restore_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			(unsigned long long)inode->src_ino, strerror(-ret));
 }
 
-int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
-		   const char *value, size_t size)
+/*
+ * cdm_set_policy(), with @was the policy the file's pages followed until
+ * now (NULL: the one in force, read here).
+ */
+static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
+		      const char *value, size_t size,
+		      const struct cdm_policy *was)
 {
 	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
 	char old[CDM_POLICY_STRLEN];
@@ -223,8 +228,9 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		goto out;
 	}
 	/* where its pages are now, for a logical (simulated) placement */
-	ret = cdm_effective_policy(fs, inode, &before);
-	if (ret)
+	if (was)
+		before = *was;
+	else if ((ret = cdm_effective_policy(fs, inode, &before)))
 		goto out;
 	if (p.mode == CDM_POLICY_INHERIT) {
 		if (removexattr(path, CDM_XATTR_POLICY) && errno != ENODATA) {
@@ -267,6 +273,28 @@ err_restore:
 out:
 	close(fd);
 	return ret;
+}
+
+int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
+		   const char *value, size_t size)
+{
+	return set_policy(fs, inode, uid, value, size, NULL);
+}
+
+int cdm_move_to_device(struct cdm_fs *fs, struct cdm_inode *inode,
+		       uint16_t devidx, bool regular)
+{
+	struct cdm_policy was;
+	bool have_was;
+
+	/* where its pages are: by its old device's policy, if it has none */
+	have_was = regular && !cdm_effective_policy(fs, inode, &was);
+	pthread_mutex_lock(&fs->table.lock);
+	inode->dev = devidx;
+	pthread_mutex_unlock(&fs->table.lock);
+	if (!regular)
+		return 0;
+	return set_policy(fs, inode, 0, "inherit", 7, have_was ? &was : NULL);
 }
 
 char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode)

@@ -77,6 +77,18 @@ check "running toward bind:cxl0" matches "running */* bytes to bind:cxl0*" "$m4"
 check "the migration ends" wait_migration cxl0/f
 eq "residency after mv" "$(get residency cxl0/f)" "cxl0=$SIZE"
 check "data unchanged after mv" cmp cxl0/f "$WORK/ref"
+dd if=/dev/urandom of=gpu0/m bs=1M count=16 status=none
+check "mv of a file with no policy of its own" mv gpu0/m cxl0/m
+r=$(get residency cxl0/m)
+echo "residency right after mv: $r"
+on_gpu0=$(sed -n 's/.*gpu0=\([0-9]*\).*/\1/p' <<<"$r")
+check "its pages are still on gpu0 at first, not where mv put the name ($r)" \
+	test "${on_gpu0:-0}" -gt 0
+check "the migration ends" wait_migration cxl0/m
+check "done: every page changed device ($(get migration cxl0/m))" \
+	matches "idle, last: done 16777216 bytes to bind:cxl0 in *" "$(get migration cxl0/m)"
+eq "residency after it" "$(get residency cxl0/m)" "cxl0=16777216"
+rm -f cxl0/m
 
 echo "--- simulated devices are the host's RAM: moving between them copies no page"
 if [ "$CDMFS_DATAPATH" = passthrough ]; then
