@@ -82,7 +82,8 @@ static int populate_resident(char *addr, size_t len, unsigned char *vec)
  * them, but that copies every page, those already there too.  Move only the
  * others.
  */
-static int move_to_local(char *addr, size_t len, const unsigned char *vec)
+static int move_to_local(char *addr, size_t len, const unsigned char *vec,
+			 uint64_t *moved)
 {
 	size_t pg = page_size(), n = 0, k = 0;
 	unsigned int cpu, local;
@@ -112,9 +113,13 @@ static int move_to_local(char *addr, size_t len, const unsigned char *vec)
 		}
 	if (k && move_pages(0, k, addrs, to, status, MPOL_MF_MOVE_ALL))
 		ret = -errno;
-	for (size_t i = 0; !ret && i < k; i++)
-		if (status[i] < 0 && status[i] != -ENOENT && status[i] != -EFAULT)
+	for (size_t i = 0; !ret && i < k; i++) {
+		if (status[i] == (int)local)
+			(*moved)++;
+		else if (status[i] < 0 && status[i] != -ENOENT &&
+			 status[i] != -EFAULT)
 			ret = -EIO;	/* busy or no room, as mbind says */
+	}
 out:
 	free(addrs);
 	free(status);
@@ -122,10 +127,90 @@ out:
 	return ret;
 }
 
+/*
+ * Resident pages of [addr, addr+len) (bit 0 of @vec) the kernel has on no
+ * node of @nodes: the ones an mbind(MPOL_MF_MOVE_ALL) to @nodes moves (it
+ * leaves pages on a node of the mask where they are).  -errno.
+ */
+static long count_outside(char *addr, size_t len, const unsigned char *vec,
+			  const struct cdm_nodemask *nodes)
+{
+	size_t pg = page_size(), n = 0;
+	long out = 0;
+	void **addrs;
+	int *status;
+
+	addrs = malloc(len / pg * sizeof(*addrs));
+	status = malloc(len / pg * sizeof(*status));
+	if (!addrs || !status) {
+		out = -ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < len / pg; i++)
+		if (vec[i] & 1)
+			addrs[n++] = addr + i * pg;
+	if (n && move_pages(0, n, addrs, NULL, status, 0)) {
+		out = -errno;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (status[i] >= 0 && !cdm_nodemask_test(nodes, status[i]))
+			out++;
+done:
+	free(addrs);
+	free(status);
+	return out;
+}
+
 int cdm_move_range(int fd, off_t off, size_t len, int mode,
-		   const struct cdm_nodemask *nodes, unsigned char *vec)
+		   const struct cdm_nodemask *nodes, unsigned char *vec,
+		   uint64_t *moved)
 {
 	size_t pg = page_size();
+	long before = 0, after = 0;
+	char *addr;
+	int ret;
+
+	*moved = 0;
+	len = (len + pg - 1) / pg * pg;
+	addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+	if (addr == MAP_FAILED)
+		return -errno;
+	ret = populate_resident(addr, len, vec);
+	if (ret)
+		goto out;
+	if (mode == MPOL_DEFAULT) {
+		ret = move_to_local(addr, len, vec, moved);
+		goto out;
+	}
+	/* moved: pages outside the target before, minus those left there */
+	if (nodes) {
+		before = count_outside(addr, len, vec, nodes);
+		if (before < 0) {
+			ret = (int)before;
+			goto out;
+		}
+	}
+	if (mbind(addr, len, mode, nodes ? nodes->bits : NULL,
+		  nodes ? CDM_MAX_NODES + 1 : 0,
+		  MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
+		ret = -errno;
+	if (nodes && before) {
+		after = count_outside(addr, len, vec, nodes);
+		if (after >= 0 && after <= before)
+			*moved = (uint64_t)(before - after);
+	}
+out:
+	munmap(addr, len);
+	return ret;
+}
+
+/* Count the nodes of the resident pages of [off, off+len), one window. */
+static int window_nodes(int fd, off_t off, size_t len, unsigned char *vec,
+			void **addrs, int *status, uint64_t *pages,
+			uint64_t *other)
+{
+	size_t pg = page_size(), n = 0;
 	char *addr;
 	int ret;
 
@@ -134,16 +219,35 @@ int cdm_move_range(int fd, off_t off, size_t len, int mode,
 	if (addr == MAP_FAILED)
 		return -errno;
 	ret = populate_resident(addr, len, vec);
-	if (ret)
-		;
-	else if (mode == MPOL_DEFAULT)
-		ret = move_to_local(addr, len, vec);
-	else if (mbind(addr, len, mode, nodes ? nodes->bits : NULL,
-		       nodes ? CDM_MAX_NODES + 1 : 0,
-		       MPOL_MF_MOVE_ALL | MPOL_MF_STRICT))
+	for (size_t i = 0; !ret && i < len / pg; i++)
+		if (vec[i] & 1)
+			addrs[n++] = addr + i * pg;
+	if (!ret && n && move_pages(0, n, addrs, NULL, status, 0))
 		ret = -errno;
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
+			pages[status[i]]++;
+		else
+			(*other)++;	/* truncated meanwhile */
+	}
 	munmap(addr, len);
 	return ret;
+}
+
+int cdm_data_extent(int fd, off_t off, off_t *start, off_t *end)
+{
+	off_t pg = (off_t)page_size(), d, h;
+
+	d = lseek(fd, off, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO ? -ENXIO : -errno;
+	h = lseek(fd, d, SEEK_HOLE);
+	if (h < 0)
+		return -errno;
+	/* whole pages: mappings start on one, and so do the batches */
+	*start = d / pg * pg;
+	*end = (h + pg - 1) / pg * pg;
+	return 0;
 }
 
 int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
@@ -153,6 +257,7 @@ int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
 	void **addrs = NULL;
 	int *status = NULL;
 	struct stat st;
+	off_t off = 0;
 	int ret = 0;
 
 	if (fstat(fd, &st))
@@ -164,31 +269,32 @@ int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other)
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (off_t off = 0; off < st.st_size && !ret; off += (off_t)(win * pg)) {
-		size_t len = (size_t)(st.st_size - off) < win * pg ?
-			     (size_t)(st.st_size - off) : win * pg;
-		size_t n = 0;
-		char *addr;
+	/*
+	 * Only the data extents: a sparse file of 64 TiB holding one page is
+	 * one window, not a million (each mincore()s 16384 page slots).  The
+	 * cost is then proportional to the file's memory, which its device
+	 * bounds.
+	 */
+	while (off < st.st_size && !ret) {
+		off_t start, end;
 
-		len = (len + pg - 1) / pg * pg;
-		addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
-		if (addr == MAP_FAILED) {
-			ret = -errno;
+		ret = cdm_data_extent(fd, off, &start, &end);
+		if (ret == -ENXIO) {
+			ret = 0;
+			break;		/* holes to the end */
+		}
+		if (ret)
 			break;
+		if (end > st.st_size)
+			end = (st.st_size + (off_t)pg - 1) / (off_t)pg * (off_t)pg;
+		for (off = start; off < end && !ret; off += (off_t)(win * pg)) {
+			size_t len = (size_t)(end - off) < win * pg ?
+				     (size_t)(end - off) : win * pg;
+
+			ret = window_nodes(fd, off, len, vec, addrs, status,
+					   pages, other);
 		}
-		ret = populate_resident(addr, len, vec);
-		for (size_t i = 0; !ret && i < len / pg; i++)
-			if (vec[i] & 1)
-				addrs[n++] = addr + i * pg;
-		if (!ret && n && move_pages(0, n, addrs, NULL, status, 0))
-			ret = -errno;
-		for (size_t i = 0; !ret && i < n; i++) {
-			if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
-				pages[status[i]]++;
-			else
-				(*other)++;	/* truncated meanwhile */
-		}
-		munmap(addr, len);
+		off = end;
 	}
 out:
 	free(vec);

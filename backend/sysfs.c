@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cdmfs/backend.h"
+#include "cdmfs/size.h"
 
 ssize_t cdm_sysfs_read(const char *sysroot, const char *path, char *buf,
 		       size_t len)
@@ -197,35 +198,5 @@ int cdm_parse_meminfo(const char *text, const char *key, uint64_t *bytes)
 
 int cdm_parse_size(const char *s, uint64_t *bytes)
 {
-	unsigned int shift = 0;
-	uint64_t v;
-	int ret;
-
-	if (!s || !bytes)
-		return -EINVAL;
-	ret = parse_u64(&s, &v);
-	if (ret)
-		return ret;
-	switch (*s) {
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	case 't': case 'T':
-		shift = 40;
-		break;
-	}
-	if (shift)
-		s++;
-	if (*s)
-		return -EINVAL;
-	if (v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*bytes = v << shift;
-	return 0;
+	return cdm_size_parse(s, 0, bytes);
 }

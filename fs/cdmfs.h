@@ -46,8 +46,14 @@ struct cdm_inode {
 	uint32_t nopen;			/* protected by lock */
 	/* O_RDWR opens, which may map it shared writable; protected by lock */
 	uint32_t nopen_rdwr;
-	uint16_t dev;			/* index into fs->devices */
+	/*
+	 * Index into fs->devices.  A rename across devices changes it (under
+	 * the table lock) while other requests read it without a lock:
+	 * atomic, and read once per use (a request must not mix two).
+	 */
+	_Atomic uint16_t dev;
 	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
+	uint16_t acct_dev;		/* device counted in; set once */
 	pthread_mutex_t lock;
 	struct cdm_migration *mig;	/* NULL until migrated; set under lock */
 };
@@ -59,15 +65,42 @@ struct cdm_inode_table {
 	pthread_mutex_t lock;
 	struct cdm_inode **bucket;	/* protected by lock */
 	size_t nbucket, count;		/* protected by lock */
+	/*
+	 * Inodes (each an open fd) the table may hold, 0 for no limit: the
+	 * rest of RLIMIT_NOFILE is the reserve that opendir, statfs, open
+	 * and the migrations draw on, so a flood of files cannot take the
+	 * whole mount down (cdm_inode_table_set_budget).
+	 */
+	size_t budget;			/* set before the session starts */
+	/*
+	 * Inodes per device (by the device they were looked up in), and the
+	 * share of the budget each device keeps for itself: a flood in one
+	 * cannot take the last fd from the others.  Protected by lock.
+	 */
+	size_t *dev_count, ndev, dev_reserve;
 };
 
 int cdm_inode_table_init(struct cdm_inode_table *t);
+/**
+ * Size the fd budget of @t from our RLIMIT_NOFILE @limit: inodes beyond
+ * limit - reserve are refused (cdm_inode_get: NULL, errno ENFILE), and so
+ * are those of one of the @ndev devices that would eat into the small share
+ * each other device keeps.  Returns the budget.
+ */
+size_t cdm_inode_table_set_budget(struct cdm_inode_table *t, uint64_t limit,
+				  size_t ndev);
+/**
+ * Log, at most once per burst (10 s), that a file descriptor could not be
+ * had for @what (a name) and how many more were refused since.
+ */
+void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err);
 /** Free every inode (closing its fd) and the table. */
 void cdm_inode_table_destroy(struct cdm_inode_table *t);
 /**
  * Find the inode for (@ino, @dev) and add @nlookup to its lookup count, or
  * insert a new one that takes ownership of @fd.  When an inode exists, @fd is
- * closed.  Returns the inode, or NULL with errno set.
+ * closed.  Returns the inode, or NULL with errno set (@fd closed): ENFILE
+ * when a new inode would exceed the table's budget.
  */
 struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 				dev_t dev, int fd, uint16_t devidx,
@@ -184,6 +217,7 @@ struct cdm_fs {
 	char *store_path;		/* backing store directory */
 	int *devfd;			/* O_PATH fd of each device directory */
 	bool store_mounted;		/* we mounted it: unmount at exit */
+	int store_lock;			/* flock'd lock file of the store, or -1 */
 	/* Passthrough negotiated and not yet refused by the kernel. */
 	atomic_bool passthrough;
 	atomic_uint_fast64_t stats[CDM_STAT_NR];
@@ -201,8 +235,14 @@ int cdm_health_start(struct cdm_fs *fs);
 void cdm_health_stop(struct cdm_fs *fs);
 
 /* store.c */
+/**
+ * Pick, prepare and lock the store (a second daemon on the same store gets
+ * -EBUSY), make the device directories.  Errors are logged.
+ */
 int cdm_store_open(struct cdm_fs *fs);
 void cdm_store_close(struct cdm_fs *fs);
+/** Write our pid (again, after fuse_daemonize) into the store's lock file. */
+void cdm_store_lock_owner(struct cdm_fs *fs);
 /** Bytes of memory used by the files of device @devidx (walks its tree). */
 int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes);
 
@@ -229,6 +269,13 @@ int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
  */
 int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		   const char *value, size_t size);
+/**
+ * A rename moved @inode into device @devidx's directory: it belongs to that
+ * device from now on, and a @regular file drops its own policy and moves
+ * its pages there (as setting "inherit", from where they were).
+ */
+int cdm_move_to_device(struct cdm_fs *fs, struct cdm_inode *inode,
+		       uint16_t devidx, bool regular);
 /* Values of the read-only xattrs, malloc'd; NULL with errno. */
 char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode);
 char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,
@@ -248,13 +295,22 @@ void cdm_migrator_init(struct cdm_migrator *mg);
 void cdm_migrator_stop(struct cdm_fs *fs);
 /**
  * Move the resident pages of regular file @inode to policy @p in the
- * background; @p is bound already (new pages go there).  @total: bytes
- * resident now, for the progress shown until a worker has looked.  A
+ * background; @p is bound already (new pages go there), @from is the
+ * policy the pages followed until now.  @total: bytes resident now, for
+ * the progress shown until a worker has looked.  A
  * migration of @inode that is queued or running continues toward @p
  * instead (between batches).  0, or -errno when no worker can be had.
  */
 int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-		      const struct cdm_policy *p, uint64_t total);
+		      const struct cdm_policy *p,
+		      const struct cdm_policy *from, uint64_t total);
+/**
+ * While a migration of @inode is queued or running: true, with the policy
+ * its pages had (@from), the one they go to (@to) and the bytes moved so
+ * far (@done).  For residency of logically placed (simulated) devices.
+ */
+bool cdm_migration_progress(struct cdm_inode *inode, struct cdm_policy *from,
+			    struct cdm_policy *to, uint64_t *done);
 void cdm_migration_free(struct cdm_migration *m);
 /**
  * Start again the migrations a previous daemon on this store left due

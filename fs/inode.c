@@ -6,9 +6,22 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cdmfs.h"
+#include "cdmfs/log.h"
+
+/*
+ * Fds kept out of the inode budget: opendir, statfs's tree walk (nftw keeps
+ * up to 16), a backing fd per open file, the migration workers.  An eighth
+ * of the limit, at least 32 and at most 1024.
+ */
+#define CDM_FD_RESERVE_MIN 32
+#define CDM_FD_RESERVE_MAX 1024
+/* One log line per burst of refusals. */
+#define CDM_FD_LOG_INTERVAL 10
 
 static size_t hash(ino_t ino, dev_t dev, size_t n)
 {
@@ -21,11 +34,77 @@ int cdm_inode_table_init(struct cdm_inode_table *t)
 {
 	t->nbucket = 1024;
 	t->count = 0;
+	t->budget = 0;
+	t->dev_count = NULL;
+	t->ndev = t->dev_reserve = 0;
 	t->bucket = calloc(t->nbucket, sizeof(*t->bucket));
 	if (!t->bucket)
 		return -ENOMEM;
 	pthread_mutex_init(&t->lock, NULL);
 	return 0;
+}
+
+size_t cdm_inode_table_set_budget(struct cdm_inode_table *t, uint64_t limit,
+				  size_t ndev)
+{
+	uint64_t reserve = limit / 8;
+	size_t *count = ndev ? calloc(ndev, sizeof(*count)) : NULL;
+
+	if (reserve < CDM_FD_RESERVE_MIN)
+		reserve = CDM_FD_RESERVE_MIN;
+	if (reserve > CDM_FD_RESERVE_MAX)
+		reserve = CDM_FD_RESERVE_MAX;
+	pthread_mutex_lock(&t->lock);
+	/* a limit that leaves no room: let the kernel's EMFILE decide */
+	t->budget = limit > 2 * reserve ? (size_t)(limit - reserve) : 0;
+	free(t->dev_count);
+	t->dev_count = count;
+	t->ndev = count ? ndev : 0;
+	/* a quarter of the budget, shared out, at most 64 each */
+	t->dev_reserve = t->ndev ? t->budget / (4 * t->ndev) : 0;
+	if (t->dev_reserve > 64)
+		t->dev_reserve = 64;
+	pthread_mutex_unlock(&t->lock);
+	return t->budget;
+}
+
+/* Would a new inode of device @dev exceed the budget?  Under t->lock. */
+static bool over_budget(struct cdm_inode_table *t, uint16_t dev)
+{
+	size_t kept = 0;
+
+	if (!t->budget)
+		return false;
+	/* what the other devices have not used of their share */
+	for (size_t i = 0; dev < t->ndev && i < t->ndev; i++)
+		if (i != dev && t->dev_count[i] < t->dev_reserve)
+			kept += t->dev_reserve - t->dev_count[i];
+	return t->count + kept >= t->budget;
+}
+
+void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t last;
+	static unsigned long refused;
+	struct timespec ts;
+	unsigned long n;
+	size_t count;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&lock);
+	refused++;
+	if (last && ts.tv_sec - last < CDM_FD_LOG_INTERVAL) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	last = ts.tv_sec;
+	n = refused;
+	refused = 0;
+	pthread_mutex_unlock(&lock);
+	count = cdm_inode_count(t);
+	cdm_log(LOG_WARNING, "out of file descriptors (%s): %s refused with ENFILE (%lu refused since the last report; %zu files held, budget %zu): the daemon holds one fd per file the kernel caches; raise its RLIMIT_NOFILE (e.g. LimitNOFILE=)",
+		strerror(err), what, n, count, t->budget);
 }
 
 static void free_inode(struct cdm_inode *inode)
@@ -50,6 +129,9 @@ void cdm_inode_table_destroy(struct cdm_inode_table *t)
 	free(t->bucket);
 	t->bucket = NULL;
 	t->count = 0;
+	free(t->dev_count);
+	t->dev_count = NULL;
+	t->ndev = 0;
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -94,6 +176,12 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 			return inode;
 		}
 	}
+	if (over_budget(t, devidx)) {
+		pthread_mutex_unlock(&t->lock);
+		close(fd);
+		errno = ENFILE;
+		return NULL;
+	}
 	inode = calloc(1, sizeof(*inode));
 	if (!inode) {
 		pthread_mutex_unlock(&t->lock);
@@ -106,6 +194,9 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 	inode->fd = fd;
 	inode->nlookup = nlookup;
 	inode->dev = devidx;
+	inode->acct_dev = devidx;
+	if (devidx < t->ndev)
+		t->dev_count[devidx]++;
 	pthread_mutex_init(&inode->lock, NULL);
 	inode->next = t->bucket[h];
 	t->bucket[h] = inode;
@@ -138,6 +229,8 @@ bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		if (*pp == inode) {
 			*pp = inode->next;
 			t->count--;
+			if (inode->acct_dev < t->ndev)
+				t->dev_count[inode->acct_dev]--;
 			break;
 		}
 	}

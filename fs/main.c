@@ -99,15 +99,39 @@ static int discover(struct cdm_fs *fs)
 	return 0;
 }
 
-/* One open fd per file the kernel knows: allow as many as we may. */
-static void raise_nofile(void)
+/*
+ * One open fd per file the kernel knows: allow as many as we may (the soft
+ * limit up to the hard one), and keep a reserve of them out of the inode
+ * table's reach, so that a flood of files gets ENFILE for new lookups while
+ * ls, df and open of what is there keep working.
+ */
+static void raise_nofile(struct cdm_fs *fs)
 {
 	struct rlimit rl;
+	size_t budget;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		cdm_log(LOG_WARNING, "RLIMIT_NOFILE: %s", strerror(errno));
+		return;
 	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &want))
+			cdm_log(LOG_WARNING, "cannot raise RLIMIT_NOFILE from %llu to %llu: %s",
+				(unsigned long long)rl.rlim_cur,
+				(unsigned long long)rl.rlim_max, strerror(errno));
+		else
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	budget = cdm_inode_table_set_budget(&fs->table, rl.rlim_cur,
+					    fs->devices.count);
+	cdm_log(budget && budget < 4096 ? LOG_NOTICE : LOG_INFO,
+		"file descriptors: limit %llu, for at most %zu files the kernel caches at once%s",
+		(unsigned long long)rl.rlim_cur, budget,
+		budget && budget < 4096 ? " (low: raise RLIMIT_NOFILE)" : "");
 }
 
 /* Fail early, in one line, on what fuse_session_mount would report badly. */
@@ -195,16 +219,17 @@ int main(int argc, char **argv)
 			fs.opt.mountpoint, fs.opt.suid ? " suid" : "",
 			fs.opt.dev ? " dev" : "");
 	fs.root.fd = -1;
+	fs.store_lock = -1;
 	ret = check_environment(fs.opt.mountpoint);
 	if (ret)
 		goto err_opts;
 	ret = discover(&fs);
 	if (ret)
 		goto err_devices;
-	raise_nofile();
 	ret = cdm_inode_table_init(&fs.table);
 	if (ret)
 		goto err_devices;
+	raise_nofile(&fs);
 	ret = cdm_store_open(&fs);
 	if (ret)
 		goto err_table;
@@ -244,6 +269,7 @@ int main(int argc, char **argv)
 	if (!fs.opt.foreground)
 		cdm_log_to_syslog();
 	fuse_daemonize(fs.opt.foreground);
+	cdm_store_lock_owner(&fs);
 
 	/* after fuse_daemonize: its fork keeps no threads */
 	cdm_migrator_init(&fs.migrator);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
 #include <string.h>
 
 #include "migrate.h"
@@ -16,10 +17,19 @@ void cdm_migrate_run(off_t size, size_t batch,
 		     const struct cdm_migrate_ops *ops, void *ctx,
 		     struct cdm_migrate_result *res)
 {
-	off_t end = size;
+	cdm_migrate_run_from(0, size, batch, ops, ctx, res);
+}
+
+void cdm_migrate_run_from(off_t start, off_t size, size_t batch,
+			  const struct cdm_migrate_ops *ops, void *ctx,
+			  struct cdm_migrate_result *res)
+{
+	off_t end = size, off = start;
+	/* end of the data extent @off is in; 0: ask again */
+	off_t data_end = 0;
 
 	memset(res, 0, sizeof(*res));
-	for (off_t off = 0; off < end; off += (off_t)batch) {
+	while (off < end) {
 		size_t len;
 		int r;
 
@@ -27,10 +37,33 @@ void cdm_migrate_run(off_t size, size_t batch,
 			res->superseded = true;
 			return;
 		}
+		/* after at least one batch: a turn is never empty */
+		if (res->batches && ops->yield && ops->yield(ctx)) {
+			res->yielded = true;
+			res->next = off;
+			return;
+		}
 		end = current_end(ops, ctx, end);
 		if (off >= end)
 			break;
+		if (ops->data && off >= data_end) {
+			off_t ds, de;
+
+			r = ops->data(ctx, off, &ds, &de);
+			if (r == -ENXIO)
+				break;		/* holes to the end */
+			if (r || ds < off || de <= ds) {
+				data_end = end;	/* not known: all data */
+			} else {
+				off = ds;
+				data_end = de;
+				if (off >= end)
+					break;
+			}
+		}
 		len = (size_t)(end - off) < batch ? (size_t)(end - off) : batch;
+		if (ops->data && data_end > off && (size_t)(data_end - off) < len)
+			len = (size_t)(data_end - off);
 		r = ops->move(ctx, off, len, &res->moved);
 		res->batches++;
 		if (r) {
@@ -57,5 +90,6 @@ void cdm_migrate_run(off_t size, size_t batch,
 		}
 		if (ops->progress)
 			ops->progress(ctx, res->moved);
+		off += (off_t)len;
 	}
 }

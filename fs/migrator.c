@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <numaif.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -43,6 +44,8 @@
 
 /* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
 #define CDM_MIGRATE_RETRIES 5
+/* Seconds a walk keeps its worker while other files wait for one. */
+#define CDM_MIGRATE_TURN 0.1
 
 struct cdm_migration {
 	struct cdm_migration *next;	/* protected by fs->migrator.lock */
@@ -50,11 +53,32 @@ struct cdm_migration {
 	/* the rest protected by inode->lock */
 	uint64_t gen;			/* bumped by each new policy */
 	struct cdm_policy target;	/* the newest policy */
+	/*
+	 * Where the pages were when this walk began, for devices whose
+	 * placement is logical (simulated: host RAM, no node to ask): the
+	 * walk re-homes them page by page, and residency follows it.  A
+	 * walk superseded halfway left the pages below @from_split on
+	 * @from_lo (its target), the others on @from.
+	 */
+	struct cdm_policy from, from_lo;
+	off_t from_split;
+	off_t walk_at;			/* offset the running walk reached */
 	char policy[CDM_POLICY_STRLEN];	/* its text */
 	uint64_t done, total;		/* bytes toward target */
 	bool busy;			/* queued or running: holds a lookup */
 	bool queued;			/* no worker has it yet */
 	bool resumed;			/* left by a previous daemon */
+	/*
+	 * Where the walk toward gen stands between two turns of a worker
+	 * (round robin, see migrate_yield): the generation it walks, the
+	 * offset it goes on from, what it moved, its first failure and when
+	 * it began.  Only the worker that has @m uses them.
+	 */
+	uint64_t walk_gen;
+	off_t walk_pos;
+	uint64_t walk_moved;
+	struct cdm_migrate_result walk_err;
+	double walk_t0;
 	/* policies a running migration gave up for a newer one */
 	unsigned int superseded;
 	char old[CDM_POLICY_STRLEN];	/* the last of them */
@@ -110,6 +134,11 @@ struct migrate_ctx {
 	struct cdm_placement pl;	/* where the policy puts the pages */
 	unsigned char *vec;
 	size_t pg;
+	struct cdm_policy from, from_lo, to;	/* of a logical placement */
+	off_t from_split;
+	off_t at;			/* end of the last batch */
+	uint64_t base;			/* bytes moved in earlier turns */
+	double turn_end;		/* yield to a waiting file after this */
 };
 
 /*
@@ -133,11 +162,22 @@ static int migrate_move_region(struct migrate_ctx *c, off_t off, size_t len,
 	return r;
 }
 
+/*
+ * Device page @i of a file lives on under logical placement @p: interleave
+ * deals pages out in turn, as the kernel's interleave does by offset.
+ */
+static uint16_t logical_dev(const struct cdm_policy *p, uint64_t i)
+{
+	return p->ndev ? p->dev[i % p->ndev] : CDM_NO_DEVICE;
+}
+
 static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 {
 	struct migrate_ctx *c = ctx;
+	uint64_t pages = 0, first = (uint64_t)off / c->pg;
 	int r;
 
+	c->at = off + (off_t)len;
 	if (c->pl.region)
 		return migrate_move_region(c, off, len, moved);
 	/*
@@ -145,16 +185,32 @@ static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 	 * up on it (EIO): try the batch again before calling it stuck.
 	 */
 	for (int tries = 0;; tries++) {
+		uint64_t n = 0;
+
 		r = cdm_move_range(c->fd, off, len, c->pl.mode, &c->pl.nodes,
-				   c->vec);
+				   c->vec, &n);
+		pages += n;
 		if (r != -EIO || tries == CDM_MIGRATE_RETRIES)
 			break;
 		usleep(1000 << tries);
 	}
-
-	/* mincore's answer: the pages that were there to move */
-	for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
-		*moved += (c->vec[i] & 1) * c->pg;
+	if (c->pl.mode != MPOL_DEFAULT) {
+		/* the kernel's count: pages that changed node */
+		*moved += pages * c->pg;
+	} else {
+		/*
+		 * Simulated devices: no page changes frame (they are all host
+		 * RAM); a page moves when the device it logically lives on
+		 * changes.  mincore's answer: the pages there were to move.
+		 */
+		for (size_t i = 0; i < (len + c->pg - 1) / c->pg; i++)
+			if (c->vec[i] & 1 &&
+			    logical_dev((off_t)((first + i) * c->pg) <
+					c->from_split ? &c->from_lo : &c->from,
+					first + i) !=
+			    logical_dev(&c->to, first + i))
+				*moved += c->pg;
+	}
 	/* a writer that waited for this batch runs before the next one */
 	sched_yield();
 	return r;
@@ -181,8 +237,10 @@ static void migrate_progress(void *ctx, uint64_t done)
 	struct cdm_inode *inode = c->m->inode;
 
 	pthread_mutex_lock(&inode->lock);
-	if (c->m->gen == c->gen)	/* else the count is the newer one's */
-		c->m->done = done;
+	if (c->m->gen == c->gen) {	/* else the count is the newer one's */
+		c->m->done = c->base + done;
+		c->m->walk_at = c->at;
+	}
 	pthread_mutex_unlock(&inode->lock);
 }
 
@@ -194,22 +252,56 @@ static off_t migrate_size(void *ctx)
 	return fstat(c->fd, &st) ? -errno : st.st_size;
 }
 
+static int migrate_data(void *ctx, off_t off, off_t *start, off_t *end)
+{
+	struct migrate_ctx *c = ctx;
+
+	return cdm_data_extent(c->fd, off, start, end);
+}
+
+/*
+ * Round robin between files: a walk that had its turn (CDM_MIGRATE_TURN)
+ * gives its worker up when another file waits for one, and goes to the
+ * back of the queue.  Two huge files (or one user's many) cannot keep
+ * everyone else's migrations "(queued)" until they are done.
+ */
+static bool migrate_yield(void *ctx)
+{
+	struct migrate_ctx *c = ctx;
+	struct cdm_migrator *mg = &c->fs->migrator;
+	bool waiting;
+
+	if (now() < c->turn_end)
+		return false;
+	pthread_mutex_lock(&mg->lock);
+	waiting = mg->head && !mg->stop;
+	pthread_mutex_unlock(&mg->lock);
+	return waiting;
+}
+
 static const struct cdm_migrate_ops migrate_ops = {
 	.move = migrate_move,
 	.superseded = migrate_superseded,
 	.progress = migrate_progress,
 	.size = migrate_size,
+	.data = migrate_data,
+	.yield = migrate_yield,
 };
 
-/* One walk over the file toward policy @p of generation @gen. */
+/*
+ * One turn of the walk over the file toward policy @p of generation @gen,
+ * from offset @from, @base bytes moved before it.
+ */
 static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 			 uint64_t gen, const struct cdm_policy *p, int fd,
-			 unsigned char *vec, size_t batch,
-			 struct cdm_migrate_result *res)
+			 unsigned char *vec, size_t batch, off_t from,
+			 uint64_t base, struct cdm_migrate_result *res)
 {
 	struct migrate_ctx c = { .fs = fs, .m = m, .gen = gen, .fd = fd,
 				 .vec = vec,
-				 .pg = (size_t)sysconf(_SC_PAGESIZE) };
+				 .pg = (size_t)sysconf(_SC_PAGESIZE),
+				 .to = *p, .base = base,
+				 .turn_end = now() + CDM_MIGRATE_TURN };
 	struct stat st;
 	int ret;
 
@@ -229,10 +321,14 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 		return;
 	}
 	pthread_mutex_lock(&m->inode->lock);
-	if (m->gen == gen)
+	c.from = m->from;
+	c.from_lo = m->from_lo;
+	c.from_split = m->from_split;
+	/* what is left and what went: the file may have shrunk meanwhile */
+	if (m->gen == gen && !from)
 		m->total = (uint64_t)st.st_blocks * 512;
 	pthread_mutex_unlock(&m->inode->lock);
-	cdm_migrate_run(st.st_size, batch, &migrate_ops, &c, res);
+	cdm_migrate_run_from(from, st.st_size, batch, &migrate_ops, &c, res);
 }
 
 /* " (superseded bind:x after N bytes)": what newer policies cut short. */
@@ -286,19 +382,40 @@ static void name_of(struct cdm_inode *inode, char *buf, size_t len)
 		buf[n] = '\0';
 }
 
-/* Walk @m's file until it is on its newest policy, or the daemon stops. */
+/* Put @m, which a worker gave up for a turn, at the back of the queue. */
+static void requeue(struct cdm_fs *fs, struct cdm_migration *m)
+{
+	struct cdm_migrator *mg = &fs->migrator;
+
+	/* also when stopping: cdm_migrator_stop() drains the queue */
+	pthread_mutex_lock(&mg->lock);
+	m->next = NULL;
+	if (mg->tail)
+		mg->tail->next = m;
+	else
+		mg->head = m;
+	mg->tail = m;
+	pthread_cond_signal(&mg->cond);
+	pthread_mutex_unlock(&mg->lock);
+}
+
+/*
+ * Walk @m's file until it is on its newest policy, the daemon stops, or its
+ * turn is over while another file waits (then it is queued again and goes
+ * on from where it stopped).
+ */
 static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 {
 	struct cdm_inode *inode = m->inode;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	/* whole pages of this machine: each batch is a mapping */
 	size_t batch = (fs->opt.migrate_batch + pg - 1) / pg * pg;
-	struct cdm_migrate_result res = { 0 };
+	struct cdm_migrate_result res = { 0 }, all;
 	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN], name[PATH_MAX];
 	unsigned char *vec;
 	struct cdm_policy p;
-	uint64_t gen;
-	double t0;
+	uint64_t gen, base;
+	off_t from;
 	int fd, err = 0;
 
 	cdm_procfd(path, inode->fd);
@@ -314,24 +431,50 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 		gen = m->gen;
 		p = m->target;
 		strcpy(text, m->policy);
+		if (m->walk_gen != gen) {
+			/* a walk of its own for each policy, from the start */
+			m->walk_gen = gen;
+			m->walk_pos = 0;
+			m->walk_moved = 0;
+			memset(&m->walk_err, 0, sizeof(m->walk_err));
+			m->walk_t0 = now();
+		}
+		from = m->walk_pos;
+		base = m->walk_moved;
 		pthread_mutex_unlock(&inode->lock);
-		t0 = now();
-		if (err)
+		if (err) {
+			memset(&res, 0, sizeof(res));
 			res.error = err;
-		else
-			migrate_pass(fs, m, gen, &p, fd, vec, batch, &res);
+		} else {
+			migrate_pass(fs, m, gen, &p, fd, vec, batch, from, base,
+				     &res);
+		}
 		pthread_mutex_lock(&inode->lock);
+		m->walk_moved += res.moved;
+		if (res.error && !m->walk_err.error)
+			m->walk_err = res;
 		if (res.superseded && atomic_load(&fs->migrator.stopping)) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest moves when a daemon starts on this store again",
-				name, text, (unsigned long long)res.moved);
+				name, text, (unsigned long long)m->walk_moved);
 			break;
 		}
 		if (m->gen != gen && !err)
 			continue;	/* walk again, toward the newest */
-		record(m, &res, now() - t0);
+		if (res.yielded && !err) {
+			m->walk_pos = res.next;
+			m->queued = true;
+			pthread_mutex_unlock(&inode->lock);
+			free(vec);
+			close(fd);
+			requeue(fs, m);		/* keeps its lookup */
+			return;
+		}
+		all = m->walk_err;
+		all.moved = m->walk_moved;
+		record(m, &all, now() - m->walk_t0);
 		/* nobody may hold the inode to read user.cdm.migration */
-		if (m->resumed && !res.error) {
+		if (m->resumed && !all.error) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_NOTICE, "%s: resumed migration %s", name,
 				m->result);
@@ -343,7 +486,7 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 			cdm_log(LOG_WARNING, "%s: cannot clear %s: %s", name,
 				CDM_XATTR_PENDING, strerror(errno));
 		}
-		if (res.error) {
+		if (all.error) {
 			name_of(inode, name, sizeof(name));
 			cdm_log(LOG_WARNING, "%s: migration %s", name, m->result);
 		}
@@ -419,7 +562,8 @@ out:
 }
 
 static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-			 const struct cdm_policy *p, uint64_t total,
+			 const struct cdm_policy *p,
+			 const struct cdm_policy *from, uint64_t total,
 			 bool resumed)
 {
 	struct cdm_migration *m = migration_of(inode);
@@ -444,12 +588,25 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		pthread_mutex_unlock(&inode->lock);
 		return 0;
 	}
-	if (m->busy && !m->queued) {
-		/* the running walk stops at its next batch */
+	if (m->busy && (!m->queued || m->walk_gen == m->gen)) {
+		/* the running (or paused) walk stops at its next batch */
 		m->superseded++;
 		strcpy(m->old, m->policy);
 		m->old_done = m->done;
+		/*
+		 * Below where it got, the pages are on its target; above,
+		 * where they were (exact unless superseded twice: then the
+		 * part of an older split above it is taken as @from).
+		 */
+		if (m->walk_at > 0) {
+			m->from_lo = m->target;
+			m->from_split = m->walk_at;
+		}
+	} else if (!m->busy) {
+		m->from = *from;
+		m->from_split = 0;
 	}
+	m->walk_at = 0;
 	m->gen++;
 	m->target = *p;
 	strcpy(m->policy, text);
@@ -476,6 +633,9 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 		snprintf(m->result, sizeof(m->result),
 			 "failed: no migration worker: %s to %s",
 			 strerror(-ret), m->policy);
+		/* the caller puts the old policy back: nothing is due */
+		if (!resumed)
+			removexattr(path, CDM_XATTR_PENDING);
 		pthread_mutex_unlock(&inode->lock);
 		cdm_inode_put(&fs->table, inode, 1);
 	}
@@ -509,8 +669,13 @@ void cdm_migrator_stop(struct cdm_fs *fs)
 		name_of(inode, name, sizeof(name));
 		pthread_mutex_lock(&inode->lock);
 		m->busy = m->queued = false;
-		cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit: it starts when a daemon starts on this store again",
-			name, m->policy);
+		if (m->walk_gen == m->gen)	/* paused between turns */
+			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest moves when a daemon starts on this store again",
+				name, m->policy,
+				(unsigned long long)m->walk_moved);
+		else
+			cdm_log(LOG_NOTICE, "%s: migration to %s not started before exit: it starts when a daemon starts on this store again",
+				name, m->policy);
 		pthread_mutex_unlock(&inode->lock);
 		cdm_inode_put(&fs->table, inode, 1);	/* may free m */
 	}
@@ -519,9 +684,10 @@ void cdm_migrator_stop(struct cdm_fs *fs)
 }
 
 int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
-		      const struct cdm_policy *p, uint64_t total)
+		      const struct cdm_policy *p,
+		      const struct cdm_policy *from, uint64_t total)
 {
-	return migrate_start(fs, inode, p, total, false);
+	return migrate_start(fs, inode, p, from, total, false);
 }
 
 /* nftw() has no user pointer; only the start-up walk uses these. */
@@ -535,7 +701,7 @@ static int resume_file(const char *path, const struct stat *st, int type,
 {
 	char procfd[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
 	struct cdm_inode *inode;
-	struct cdm_policy p;
+	struct cdm_policy p, from;
 	ssize_t n;
 	int fd, ret;
 
@@ -554,14 +720,18 @@ static int resume_file(const char *path, const struct stat *st, int type,
 	/* takes @fd; our lookup, dropped below (the migration holds one) */
 	inode = cdm_inode_get(&resume_fs->table, st->st_ino, st->st_dev, fd,
 			      resume_dev, 1);
-	if (!inode) {
-		close(fd);
-		return 0;
-	}
-	/* toward the policy it has now: the pending text is what it had */
+	if (!inode)
+		return 0;	/* cdm_inode_get closed @fd: closing it again
+				 * could close another thread's new fd */
+	/*
+	 * Toward the policy it has now: the pending text is what it had.
+	 * Where its pages were is not recorded; for logical placement take
+	 * its device directory's (where a file's pages start out).
+	 */
 	ret = cdm_effective_policy(resume_fs, inode, &p);
+	cdm_policy_default(&from, resume_dev);
 	if (!ret)
-		ret = migrate_start(resume_fs, inode, &p,
+		ret = migrate_start(resume_fs, inode, &p, &from,
 				    (uint64_t)st->st_blocks * 512, true);
 	if (ret) {
 		cdm_log(LOG_WARNING, "%s: cannot resume its migration to %s: %s",
@@ -591,6 +761,24 @@ unsigned int cdm_migrate_resume(struct cdm_fs *fs)
 		cdm_log(LOG_NOTICE, "resumed %u migration%s a previous daemon left",
 			resume_count, resume_count == 1 ? "" : "s");
 	return resume_count;
+}
+
+bool cdm_migration_progress(struct cdm_inode *inode, struct cdm_policy *from,
+			    struct cdm_policy *to, uint64_t *done)
+{
+	struct cdm_migration *m;
+	bool busy;
+
+	pthread_mutex_lock(&inode->lock);
+	m = inode->mig;
+	busy = m && m->busy;
+	if (busy) {
+		*from = m->from;
+		*to = m->target;
+		*done = m->done;
+	}
+	pthread_mutex_unlock(&inode->lock);
+	return busy;
 }
 
 char *cdm_migration_value(struct cdm_inode *inode)

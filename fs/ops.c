@@ -76,6 +76,23 @@ static int device_index(struct cdm_fs *fs, const char *name)
 }
 
 /*
+ * Out of fds: say so in the log (once per burst) and answer ENFILE, the
+ * daemon's shortage, not EMFILE, which would blame the caller's own limit.
+ */
+static int lookup_fd_error(struct cdm_fs *fs, uint16_t devidx,
+			   const char *name, int err)
+{
+	char what[NAME_MAX + 64];
+
+	if (err != EMFILE && err != ENFILE)
+		return -err;
+	snprintf(what, sizeof(what), "lookup of '%s' in %s", name,
+		 devidx == CDM_NO_DEVICE ? "/" : fs->devices.dev[devidx].name);
+	cdm_fd_exhausted(&fs->table, what, err);
+	return -ENFILE;
+}
+
+/*
  * Look @name up in @parent and fill @e, taking one lookup reference on the
  * inode for the kernel.  The root shows the device directories only.
  */
@@ -97,7 +114,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 	}
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return lookup_fd_error(fs, devidx, name, errno);
 	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 		int ret = -errno;
 
@@ -107,7 +124,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 	inode = cdm_inode_get(&fs->table, e->attr.st_ino, e->attr.st_dev, fd,
 			      devidx, 1);
 	if (!inode)
-		return -errno;
+		return lookup_fd_error(fs, devidx, name, errno);
 	e->ino = ino_of(fs, inode);
 	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
 	return 0;
@@ -720,12 +737,7 @@ static int move_to_device(struct cdm_fs *fs, const struct stat *st,
 	inode = cdm_inode_find(&fs->table, st->st_ino, st->st_dev);
 	if (!inode)
 		return 0;
-	pthread_mutex_lock(&fs->table.lock);
-	inode->dev = devidx;
-	pthread_mutex_unlock(&fs->table.lock);
-	if (!S_ISREG(st->st_mode))
-		return 0;
-	return cdm_set_policy(fs, inode, 0, "inherit", 7);
+	return cdm_move_to_device(fs, inode, devidx, S_ISREG(st->st_mode));
 }
 
 static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,

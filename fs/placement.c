@@ -47,17 +47,18 @@ static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)
 int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			 struct cdm_policy *p)
 {
+	uint16_t dev = inode->dev;	/* once: a rename may change it */
 	int ret;
 
-	if (inode->dev == CDM_NO_DEVICE)
+	if (dev == CDM_NO_DEVICE)
 		return -ENODATA;
 	ret = own_policy(fs, inode->fd, p);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	ret = own_policy(fs, fs->devfd[inode->dev], p);
+	ret = own_policy(fs, fs->devfd[dev], p);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	cdm_policy_default(p, inode->dev);
+	cdm_policy_default(p, dev);
 	return 0;
 }
 
@@ -143,23 +144,58 @@ int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 	return bytes > avail ? -ENOSPC : 0;
 }
 
-int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
-		   const char *value, size_t size)
+/*
+ * Put back the file's own policy as it was (@old, @oldn bytes; @oldn < 0:
+ * none) and bind its new pages to what it follows then: a policy change
+ * that failed halfway leaves nothing changed.
+ */
+static void restore_policy(struct cdm_fs *fs, struct cdm_inode *inode,
+			   uint16_t dev, int fd, const char *old, ssize_t oldn)
+{
+	char path[CDM_PROCFD_MAX];
+	struct cdm_policy p;
+	int ret;
+
+	cdm_procfd(path, inode->fd);
+	if (oldn >= 0)
+		ret = setxattr(path, CDM_XATTR_POLICY, old, (size_t)oldn, 0);
+	else
+		ret = removexattr(path, CDM_XATTR_POLICY);
+	ret = ret && errno != ENODATA ? -errno : 0;
+	if (!ret)
+		ret = cdm_effective_policy(fs, inode, &p);
+	if (!ret)
+		ret = apply(fs, &p, dev, fd);
+	if (ret)
+		cdm_log(LOG_ERR, "inode %llu: cannot restore its policy after a failed change: %s",
+			(unsigned long long)inode->src_ino, strerror(-ret));
+}
+
+/*
+ * cdm_set_policy(), with @was the policy the file's pages followed until
+ * now (NULL: the one in force, read here).
+ */
+static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
+		      const char *value, size_t size,
+		      const struct cdm_policy *was)
 {
 	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
+	char old[CDM_POLICY_STRLEN];
+	uint16_t dev = inode->dev;	/* once: a rename may change it */
 	struct cdm_placement pl;
-	struct cdm_policy p;
+	struct cdm_policy p, before;
 	struct stat st;
+	ssize_t oldn;
 	int ret, fd, n;
 
-	if (inode->dev == CDM_NO_DEVICE)
+	if (dev == CDM_NO_DEVICE)
 		return -EPERM;		/* the root has no memory of its own */
 	ret = cdm_policy_parse(value, size, &fs->devices, &p);
 	if (ret)
 		return ret;
 	/* e.g. a region's pages for a file outside it: refuse, change nothing */
 	if (p.mode != CDM_POLICY_INHERIT &&
-	    cdm_policy_placement(&p, &fs->devices, inode->dev, &pl))
+	    cdm_policy_placement(&p, &fs->devices, dev, &pl))
 		return -EINVAL;
 	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
@@ -185,6 +221,17 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* all or nothing: what to put back if binding or queueing fails */
+	oldn = getxattr(path, CDM_XATTR_POLICY, old, sizeof(old));
+	if (oldn < 0 && errno != ENODATA) {
+		ret = -errno;
+		goto out;
+	}
+	/* where its pages are now, for a logical (simulated) placement */
+	if (was)
+		before = *was;
+	else if ((ret = cdm_effective_policy(fs, inode, &before)))
+		goto out;
 	if (p.mode == CDM_POLICY_INHERIT) {
 		if (removexattr(path, CDM_XATTR_POLICY) && errno != ENODATA) {
 			ret = -errno;
@@ -192,7 +239,7 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		}
 		ret = cdm_effective_policy(fs, inode, &p);
 		if (ret)
-			goto out;
+			goto err_restore;
 	} else {
 		uint64_t avail;
 
@@ -205,20 +252,49 @@ int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		if (!ret && setxattr(path, CDM_XATTR_POLICY, text, (size_t)n, 0))
 			ret = -errno;
 		if (ret)
-			goto out;
+			goto out;	/* nothing changed yet */
 	}
 	/*
 	 * New pages go to the new place from now on; the worker moves the
 	 * old ones.  The kernel's inode lock keeps setters of one file in
 	 * turn, so this binding and the migration's target agree.
 	 */
-	ret = apply(fs, &p, inode->dev, fd);
-	if (!ret)
-		ret = cdm_migrate_start(fs, inode, &p,
-					(uint64_t)st.st_blocks * 512);
+	ret = apply(fs, &p, dev, fd);
+	if (ret)
+		goto err_restore;
+	ret = cdm_migrate_start(fs, inode, &p, &before,
+				(uint64_t)st.st_blocks * 512);
+	if (ret)
+		goto err_restore;
+	close(fd);
+	return 0;
+err_restore:
+	restore_policy(fs, inode, dev, fd, old, oldn);
 out:
 	close(fd);
 	return ret;
+}
+
+int cdm_set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
+		   const char *value, size_t size)
+{
+	return set_policy(fs, inode, uid, value, size, NULL);
+}
+
+int cdm_move_to_device(struct cdm_fs *fs, struct cdm_inode *inode,
+		       uint16_t devidx, bool regular)
+{
+	struct cdm_policy was;
+	bool have_was;
+
+	/* where its pages are: by its old device's policy, if it has none */
+	have_was = regular && !cdm_effective_policy(fs, inode, &was);
+	pthread_mutex_lock(&fs->table.lock);
+	inode->dev = devidx;
+	pthread_mutex_unlock(&fs->table.lock);
+	if (!regular)
+		return 0;
+	return set_policy(fs, inode, 0, "inherit", 7, have_was ? &was : NULL);
 }
 
 char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode)
@@ -285,6 +361,38 @@ static int region_residency(struct cdm_fs *fs, uint16_t dev,
 	return 0;
 }
 
+/* Add @n bytes spread over @p's devices as its pages are dealt out. */
+static void spread(const struct cdm_policy *p, uint64_t n, uint64_t *bytes)
+{
+	for (int i = 0; i < p->ndev; i++)
+		bytes[p->dev[i]] += n / p->ndev + (i < (int)(n % p->ndev) ? 1 : 0);
+}
+
+/*
+ * Devices with no node of their own (simulated: all host RAM) have a
+ * logical placement: @total resident bytes are on the policy's devices,
+ * except while a migration walks them there: then the bytes it has moved
+ * are on the target and the rest where they were.  Never the policy's
+ * word alone, which changes before any page has moved.
+ */
+static void logical_residency(struct cdm_inode *inode,
+			      const struct cdm_policy *p, uint64_t total,
+			      uint64_t *bytes)
+{
+	struct cdm_policy from, to;
+	uint64_t done;
+
+	if (!cdm_migration_progress(inode, &from, &to, &done)) {
+		spread(p, total, bytes);
+		return;
+	}
+	if (done > total)
+		done = total;		/* truncated meanwhile */
+	/* the moved pages were off the target; the rest keep their place */
+	spread(&to, done, bytes);
+	spread(&from, total - done, bytes);
+}
+
 /*
  * Bytes per device from the kernel's per-page answer.  Pages of a file
  * placed on simulated devices only are counted on those devices (the
@@ -300,6 +408,8 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 	char path[CDM_PROCFD_MAX];
 	int fd, ret, mode;
 
+	uint16_t dev = inode->dev;	/* once: a rename may change it */
+
 	ret = cdm_effective_policy(fs, inode, &p);
 	if (ret)
 		return ret;
@@ -307,8 +417,8 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fs->devices.dev[inode->dev].kind == CDM_KIND_COHERENT) {
-		ret = region_residency(fs, inode->dev, &p, fd, bytes, drift, lost);
+	if (fs->devices.dev[dev].kind == CDM_KIND_COHERENT) {
+		ret = region_residency(fs, dev, &p, fd, bytes, drift, lost);
 		close(fd);
 		return ret;
 	}
@@ -336,8 +446,7 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 			*drift += pages[n] * pg;
 	}
 	if (!ret && mode == MPOL_DEFAULT)
-		for (int i = 0; i < p.ndev; i++)
-			bytes[p.dev[i]] += total * pg / p.ndev;
+		logical_residency(inode, &p, total * pg, bytes);
 	free(pages);
 	return ret;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -30,8 +31,49 @@
 
 #define STORE_RUNDIR "/run/cdmfs"
 
-/* "/mnt/cdm" -> "mnt-cdm", as systemd names mount units. */
-static void escape_path(const char *path, char *out, size_t len)
+/*
+ * "/mnt/cdm" -> "mnt-cdm", "/mnt/a-b" -> "mnt-a\x2db", as systemd-escape
+ * --path names mount units: '/' becomes '-', and '-' (with anything
+ * outside [A-Za-z0-9:_.], and a leading '.') becomes \xNN, so that two
+ * mount points never share a store name ("/a-b" and "/a/b" used to).  A
+ * name too long for one directory entry is an error, never truncated (a
+ * cut name is no longer injective).  @path is canonical (realpath).
+ */
+static int escape_path(const char *path, char *out, size_t len)
+{
+	size_t j = 0;
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		return snprintf(out, len, "-") < (int)len ? 0 : -ENAMETOOLONG;
+	for (const char *p = path; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		int n;
+
+		if (c == '/' && p[1] == '\0')
+			break;		/* a trailing slash names nothing */
+		if (c == '/')
+			n = snprintf(out + j, len - j, "-");
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == ':' || c == '_' ||
+			 (c == '.' && p != path))
+			n = snprintf(out + j, len - j, "%c", c);
+		else
+			n = snprintf(out + j, len - j, "\\x%02x", c);
+		if (n < 0 || (size_t)n >= len - j)
+			return -ENAMETOOLONG;
+		j += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The name a daemon before injective escaping gave the store of @path
+ * ('/' -> '-', nothing else escaped); "" when it is the same as today's.
+ */
+static void legacy_name(const char *path, const char *name, char *out,
+			size_t len)
 {
 	size_t j = 0;
 
@@ -42,6 +84,8 @@ static void escape_path(const char *path, char *out, size_t len)
 	if (!j && len > 1)
 		out[j++] = '-';
 	out[j] = '\0';
+	if (!strcmp(out, name))
+		out[0] = '\0';
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -72,11 +116,143 @@ static bool is_mountpoint(const char *path)
 	return !stat(path, &a) && !stat(parent, &b) && a.st_dev != b.st_dev;
 }
 
-/* Pick the store directory; mount a private tmpfs there when root. */
+/*
+ * The store of a non-root daemon is a directory in /dev/shm, where every
+ * user may create names: one made or symlinked there by someone else
+ * before us would hand them our files.  Create it without following a
+ * link; if it exists, it must be a real directory of ours with mode 0700,
+ * else refuse (the sticky bit of /dev/shm keeps others from replacing it
+ * afterwards).
+ */
+static int private_dir(const char *path)
+{
+	struct stat st, fst;
+	int fd, ret;
+
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	/* lstat: judged by what is there, readable to us or not */
+	if (lstat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		cdm_log(LOG_ERR, "store %s: a %s, not a directory: someone else made it in its place; refusing it",
+			path, S_ISLNK(st.st_mode) ? "symlink" : "file");
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		cdm_log(LOG_ERR, "store %s: owned by uid %u, not by us (uid %u): refusing it; remove it or use -o store=DIR",
+			path, (unsigned int)st.st_uid, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 07777) != 0700) {
+		cdm_log(LOG_ERR, "store %s: mode %04o, not 0700: others could reach our files; refusing it (chmod 0700 it if it is yours)",
+			path, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	/* the one we judged: not swapped for another since */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, &fst) ? -errno : 0;
+	close(fd);
+	if (!ret && (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)) {
+		cdm_log(LOG_ERR, "store %s: replaced while we checked it; refusing it",
+			path);
+		ret = -EPERM;
+	}
+	return ret;
+}
+
+/*
+ * One daemon per store: two sharing one see each other's files appear and
+ * vanish, and the second to exit unmounts the store under the first.  An
+ * flock on a file in the store, held for the daemon's life (the kernel
+ * drops it when the daemon dies, however it dies; fuse_daemonize's child
+ * inherits it).  The file holds the holder's pid for the error message.
+ */
+#define STORE_LOCK ".cdmfs.lock"
+
+static int store_lock(struct cdm_fs *fs, const char *path)
+{
+	char lock[PATH_MAX], pid[32];
+	ssize_t n;
+	int fd, ret;
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s/" STORE_LOCK, path) >=
+	    sizeof(lock))
+		return -ENAMETOOLONG;
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		cdm_log(LOG_ERR, "store %s: cannot open its lock file %s: %s",
+			path, lock, strerror(errno));
+		return ret;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ret = -errno;
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			cdm_log(LOG_ERR, "store %s: in use by another cdmfs daemon (pid %s): one store serves one mount; unmount that one first or pick another -o store=DIR",
+				path, pid[0] ? pid : "?");
+			ret = -EBUSY;
+		} else {
+			cdm_log(LOG_ERR, "store %s: cannot lock %s: %s", path,
+				lock, strerror(errno));
+		}
+		close(fd);
+		return ret;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n)
+		cdm_log(LOG_WARNING, "store %s: cannot write our pid to %s: %s",
+			path, lock, strerror(errno));
+	fs->store_lock = fd;
+	return 0;
+}
+
+/* After fuse_daemonize(): the pid in the lock file is the daemon's. */
+void cdm_store_lock_owner(struct cdm_fs *fs)
+{
+	char pid[32];
+	int n;
+
+	if (fs->store_lock < 0)
+		return;
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fs->store_lock, 0) ||
+	    pwrite(fs->store_lock, pid, (size_t)n, 0) != n)
+		cdm_log(LOG_WARNING, "store %s: cannot write our pid to its lock file: %s",
+			fs->store_path, strerror(errno));
+}
+
+/* Tell the admin where an older daemon's store of this mount point is. */
+static void note_legacy(const char *dir, const char *mnt, const char *name,
+			const char *fmt_prefix)
+{
+	char old[NAME_MAX + 1], path[PATH_MAX];
+	struct stat st;
+
+	legacy_name(mnt, name, old, sizeof(old));
+	if (!old[0])
+		return;
+	snprintf(path, sizeof(path), "%s/%s%s", dir, fmt_prefix, old);
+	if (!lstat(path, &st) && S_ISDIR(st.st_mode))
+		cdm_log(LOG_WARNING, "store: %s is the store an older cdmfs named for %s (names were not unique then, so it is not adopted): mount with -o store=%s to use its files",
+			path, mnt, path);
+}
+
+/*
+ * Pick the store directory, mount a private tmpfs there when root, and
+ * lock it.  Only a store we mounted and locked is ours to unmount.
+ */
 static int store_prepare(struct cdm_fs *fs)
 {
-	char name[NAME_MAX], mnt[PATH_MAX], path[PATH_MAX];
-	int ret;
+	char name[NAME_MAX + 1], mnt[PATH_MAX], path[PATH_MAX], prefix[32];
+	struct statfs sfs;
+	bool mounted = false;
+	int ret, rundir = -1;
 
 	if (fs->opt.store) {
 		fs->store_path = realpath(fs->opt.store, NULL);
@@ -86,21 +262,52 @@ static int store_prepare(struct cdm_fs *fs)
 				strerror(errno));
 			return ret;
 		}
-		return 0;
+		/* no lock file of ours on a filesystem we will refuse */
+		if (statfs(fs->store_path, &sfs) || sfs.f_type != TMPFS_MAGIC)
+			return 0;	/* cdm_store_open says why */
+		ret = store_lock(fs, fs->store_path);
+		if (ret) {
+			free(fs->store_path);
+			fs->store_path = NULL;
+		}
+		return ret;
 	}
 	if (!realpath(fs->opt.mountpoint, mnt))
 		return -errno;
-	escape_path(mnt, name, sizeof(name));
+	ret = escape_path(mnt, name, sizeof(name));
 	if (geteuid() != 0) {
-		snprintf(path, sizeof(path), "/dev/shm/cdmfs-%u-%s",
-			 (unsigned int)geteuid(), name);
-		ret = mkdir_p(path, 0700);
+		snprintf(prefix, sizeof(prefix), "cdmfs-%u-",
+			 (unsigned int)geteuid());
+		if (!ret && strlen(prefix) + strlen(name) > NAME_MAX)
+			ret = -ENAMETOOLONG;
+		if (ret)
+			goto err;
+		snprintf(path, sizeof(path), "/dev/shm/%s%s", prefix, name);
+		ret = private_dir(path);
+		if (ret)
+			return ret;	/* logged */
+		ret = store_lock(fs, path);
+		if (ret)
+			return ret;
+		note_legacy("/dev/shm", mnt, name, prefix);
 	} else {
+		if (ret)
+			goto err;
 		/* only root may reach the store behind our back */
 		ret = mkdir_p(STORE_RUNDIR, 0700);
 		snprintf(path, sizeof(path), STORE_RUNDIR "/%s", name);
 		if (!ret)
 			ret = mkdir_p(path, 0755);
+		/*
+		 * Root daemons take turns between "is it mounted" and the
+		 * store lock: two starting at once must not both mount.
+		 */
+		if (!ret) {
+			rundir = open(STORE_RUNDIR, O_RDONLY | O_DIRECTORY |
+						    O_CLOEXEC);
+			if (rundir < 0 || flock(rundir, LOCK_EX))
+				ret = -errno;
+		}
 		if (!ret && !is_mountpoint(path)) {
 			/* no size limit: each device bounds its own files */
 			if (mount("cdmfs-store", path, "tmpfs",
@@ -108,20 +315,45 @@ static int store_prepare(struct cdm_fs *fs)
 				  "mode=0755,size=0,nr_inodes=0"))
 				ret = -errno;
 			else
-				cdm_log(LOG_INFO, "store: mounted tmpfs at %s",
-					path);
-		} else if (!ret) {
+				mounted = true;
+		}
+		if (!ret) {
+			ret = store_lock(fs, path);
+			if (ret && mounted && umount2(path, MNT_DETACH))
+				cdm_log(LOG_WARNING, "store %s: cannot unmount: %s",
+					path, strerror(errno));
+			if (ret) {
+				if (rundir >= 0)
+					close(rundir);
+				return ret;	/* logged */
+			}
+		}
+		if (rundir >= 0)
+			close(rundir);
+		if (!ret && mounted)
+			cdm_log(LOG_INFO, "store: mounted tmpfs at %s", path);
+		else if (!ret)
 			cdm_log(LOG_NOTICE, "store: reusing %s: files of an earlier daemon are kept",
 				path);
-		}
+		if (!ret && mounted)
+			note_legacy(STORE_RUNDIR, mnt, name, "");
+		/* locked: ours to unmount at exit, also one an earlier daemon left */
 		fs->store_mounted = !ret;
 	}
+err:
 	if (ret) {
-		cdm_log(LOG_ERR, "store %s: %s", path, strerror(-ret));
+		cdm_log(LOG_ERR, "store for %s: %s", mnt, strerror(-ret));
 		return ret;
 	}
 	fs->store_path = strdup(path);
 	return fs->store_path ? 0 : -ENOMEM;
+}
+
+static void store_unlock(struct cdm_fs *fs)
+{
+	if (fs->store_lock >= 0)
+		close(fs->store_lock);
+	fs->store_lock = -1;
 }
 
 /*
@@ -174,6 +406,26 @@ static void close_devfds(struct cdm_fs *fs)
 			close(fs->devfd[i]);
 	free(fs->devfd);
 	fs->devfd = NULL;
+}
+
+/*
+ * The device directories are in the inode table from the start, held by
+ * the daemon: their lookups then never need an fd, so "ls" of a device
+ * works even when a flood of files in another has used the fd budget up.
+ */
+static int hold_device_dir(struct cdm_fs *fs, uint16_t i)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(fs->devfd[i], &st))
+		return -errno;
+	fd = fcntl(fs->devfd[i], F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (!cdm_inode_get(&fs->table, st.st_ino, st.st_dev, fd, i, 1))
+		return -errno;		/* @fd closed */
+	return 0;
 }
 
 int cdm_store_open(struct cdm_fs *fs)
@@ -241,6 +493,9 @@ int cdm_store_open(struct cdm_fs *fs)
 				strerror(errno));
 			goto err_close;
 		}
+		ret = hold_device_dir(fs, (uint16_t)i);
+		if (ret)
+			goto err_close;
 	}
 	return 0;
 err_close:
@@ -252,6 +507,7 @@ err_unmount:
 	if (fs->store_mounted && umount2(fs->store_path, MNT_DETACH) == 0)
 		rmdir(fs->store_path);
 	fs->store_mounted = false;
+	store_unlock(fs);
 	free(fs->store_path);
 	fs->store_path = NULL;
 	return ret;
@@ -273,6 +529,8 @@ void cdm_store_close(struct cdm_fs *fs)
 		else
 			rmdir(fs->store_path);
 	}
+	/* last: the next daemon may take the store once it is unmounted */
+	store_unlock(fs);
 	free(fs->store_path);
 	fs->store_path = NULL;
 }

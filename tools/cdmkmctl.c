@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cdmfs/cdmkm.h"
+#include "cdmfs/size.h"
 
 static const char *prog = "cdmkmctl";
 
@@ -44,25 +45,10 @@ static int die(const char *what, int err)
 	return 1;
 }
 
-/* A byte count with an optional K, M or G suffix; -1 if malformed. */
+/* A byte count or address (0x...) with an optional K/M/G/T suffix. */
 static int parse_size(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
-		return -1;
-	switch (*end) {
-	case 'G': case 'g': v <<= 10; /* fall through */
-	case 'M': case 'm': v <<= 10; /* fall through */
-	case 'K': case 'k': v <<= 10; end++; break;
-	}
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
+	return cdm_size_parse(s, CDM_SIZE_HEX, out);
 }
 
 /* device | preferred | ram[:NID] */

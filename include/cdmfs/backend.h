@@ -119,16 +119,24 @@ int cdm_mbind_fd(int fd, int mode, const struct cdm_nodemask *nodes,
  * under policy @mode, touching no hole.  @vec is scratch of @len / page
  * size bytes; bit 0 of each says whether that page was there.  MPOL_DEFAULT
  * moves pages to the caller's node, only those not there already.  -EIO when some pages could not
- * move (pinned, target full).
+ * move (pinned, target full).  *@moved: pages the kernel moved (it had
+ * them outside @nodes before and inside after), not the pages there were.
  */
 int cdm_move_range(int fd, off_t off, size_t len, int mode,
-		   const struct cdm_nodemask *nodes, unsigned char *vec);
+		   const struct cdm_nodemask *nodes, unsigned char *vec,
+		   uint64_t *moved);
 /**
  * Count the pages shmem file @fd has in memory per NUMA node (the kernel's
  * move_pages() answer), in @pages[CDM_MAX_NODES], without allocating
  * holes.  @other counts pages the kernel gave no node for.
  */
 int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other);
+/**
+ * The first data extent of @fd at or after @off (SEEK_DATA, SEEK_HOLE),
+ * widened to whole pages: 0 and [*@start, *@end); -ENXIO when only holes
+ * follow; other -errno on error.
+ */
+int cdm_data_extent(int fd, off_t off, off_t *start, off_t *end);
 
 /* cdmkm.c: files of the helper module's regions (include/cdmfs/cdmkm.h) */
 struct cdmkm_region;

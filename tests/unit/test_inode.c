@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Inode table: identity by (ino, dev), lookup counting, growth, moves. */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,12 +86,49 @@ static void test_find(void **state)
 	cdm_inode_table_destroy(&t);
 }
 
+/*
+ * The fd budget: RLIMIT_NOFILE 256 keeps 32 fds in reserve; of the other
+ * 224, each of 2 devices keeps 28 the other cannot take.
+ */
+static void test_budget(void **state)
+{
+	struct cdm_inode_table t;
+	size_t n0 = 0, n1 = 0;
+	ino_t ino = 1;
+
+	assert_int_equal(cdm_inode_table_init(&t), 0);
+	assert_int_equal(cdm_inode_table_set_budget(&t, 256, 2), 224);
+	while (cdm_inode_get(&t, ino++, 1, -1, 0, 1))
+		n0++;
+	assert_int_equal(errno, ENFILE);
+	assert_int_equal(n0, 224 - 28);
+	/* a file the table holds already needs no new fd */
+	assert_non_null(cdm_inode_get(&t, 1, 1, -1, 0, 1));
+	while (cdm_inode_get(&t, ino++, 1, -1, 1, 1))
+		n1++;
+	assert_int_equal(n1, 28);
+	assert_int_equal(cdm_inode_count(&t), 224);
+	/* a forgotten inode gives its fd back to its device */
+	assert_true(cdm_inode_put(&t, cdm_inode_find(&t, 1, 1), 2));
+	assert_non_null(cdm_inode_get(&t, ino++, 1, -1, 0, 1));
+	assert_null(cdm_inode_get(&t, ino++, 1, -1, 0, 1));
+	/* the root (no device) is held to the budget, nothing more */
+	assert_null(cdm_inode_get(&t, ino++, 1, -1, CDM_NO_DEVICE, 1));
+	cdm_inode_table_destroy(&t);
+
+	/* a limit too small for a reserve: no budget, the kernel decides */
+	assert_int_equal(cdm_inode_table_init(&t), 0);
+	assert_int_equal(cdm_inode_table_set_budget(&t, 48, 2), 0);
+	cdm_inode_table_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -238,6 +238,120 @@ static void test_size_unknown(void **state)
 	assert_true(f.size_calls >= 2);
 }
 
+/* Data extents of a sparse fake file: [ext[i][0], ext[i][1]). */
+struct sparse {
+	struct fake f;
+	off_t ext[4][2];
+	int next;
+	int data_calls;
+	int yield_every;	/* yield after this many batches, 0 never */
+	int turn_batches;
+};
+
+static int sparse_data(void *ctx, off_t off, off_t *start, off_t *end)
+{
+	struct sparse *s = ctx;
+
+	s->data_calls++;
+	for (int i = 0; i < s->next; i++) {
+		if (s->ext[i][1] <= off)
+			continue;
+		*start = off > s->ext[i][0] ? off : s->ext[i][0];
+		*end = s->ext[i][1];
+		return 0;
+	}
+	return -ENXIO;
+}
+
+static bool sparse_yield(void *ctx)
+{
+	struct sparse *s = ctx;
+
+	return s->yield_every && s->f.calls % s->yield_every == 0;
+}
+
+static const struct cdm_migrate_ops sparse_ops = {
+	.move = fake_move,
+	.superseded = fake_superseded,
+	.progress = fake_progress,
+	.data = sparse_data,
+};
+
+#define TiB (1024LL * 1024 * 1024 * 1024)
+
+/* One page at 64 TiB: one batch, one extent lookup, not 32M batches. */
+static void test_sparse_huge(void **state)
+{
+	struct sparse s = { .ext = { { 64 * TiB, 64 * TiB + 4096 } },
+			    .next = 1 };
+	struct cdm_migrate_result r;
+
+	cdm_migrate_run(64 * TiB + 4096, 2 * MiB, &sparse_ops, &s, &r);
+	assert_int_equal(s.f.calls, 1);
+	assert_true(s.f.off[0] == 64 * TiB);
+	assert_int_equal(s.f.len[0], 4096);
+	assert_int_equal(r.moved, 4096);
+	assert_true(s.data_calls <= 2);
+	assert_int_equal(r.error, 0);
+}
+
+/* Batches stay inside extents and skip the holes between them. */
+static void test_sparse_extents(void **state)
+{
+	struct sparse s = { .ext = { { 0, 3 * MiB }, { 10 * MiB, 11 * MiB },
+				     { 20 * MiB, 20 * MiB + 4096 } },
+			    .next = 3 };
+	struct cdm_migrate_result r;
+
+	cdm_migrate_run(30 * MiB, 2 * MiB, &sparse_ops, &s, &r);
+	assert_int_equal(s.f.calls, 4);
+	assert_true(s.f.off[0] == 0 && s.f.len[0] == 2 * MiB);
+	assert_true(s.f.off[1] == 2 * MiB && s.f.len[1] == MiB);
+	assert_true(s.f.off[2] == 10 * MiB && s.f.len[2] == MiB);
+	assert_true(s.f.off[3] == 20 * MiB && s.f.len[3] == 4096);
+	assert_int_equal(r.moved, 4 * MiB + 4096);
+}
+
+/* A file that is all hole moves nothing and costs one lookup. */
+static void test_sparse_empty(void **state)
+{
+	struct sparse s = { .next = 0 };
+	struct cdm_migrate_result r;
+
+	cdm_migrate_run(64 * TiB, 2 * MiB, &sparse_ops, &s, &r);
+	assert_int_equal(s.f.calls, 0);
+	assert_int_equal(s.data_calls, 1);
+	assert_int_equal(r.moved, 0);
+}
+
+/* Yield between batches, resume where it stopped: every byte once. */
+static void test_yield_resume(void **state)
+{
+	struct sparse s = { .ext = { { 0, 10 * MiB } }, .next = 1,
+			    .yield_every = 2 };
+	struct cdm_migrate_ops o = sparse_ops;
+	struct cdm_migrate_result r;
+	uint64_t moved = 0;
+	off_t from = 0;
+	int turns = 0;
+
+	o.yield = sparse_yield;
+	do {
+		s.f.progress = 0;
+		cdm_migrate_run_from(from, 10 * MiB, 2 * MiB, &o, &s, &r);
+		moved += r.moved;
+		from = r.next;
+		turns++;
+		/* never an empty turn */
+		assert_true(r.batches >= 1);
+	} while (r.yielded && turns < 10);
+	assert_int_equal(turns, 3);	/* 2 + 2 + 1 batches */
+	assert_int_equal(s.f.calls, 5);
+	for (int i = 0; i < 5; i++)
+		assert_true(s.f.off[i] == (off_t)i * 2 * MiB);
+	assert_int_equal(moved, 10 * MiB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +364,10 @@ int main(void)
 		cmocka_unit_test(test_truncated_before_batch),
 		cmocka_unit_test(test_truncated_during_batch),
 		cmocka_unit_test(test_size_unknown),
+		cmocka_unit_test(test_sparse_huge),
+		cmocka_unit_test(test_sparse_extents),
+		cmocka_unit_test(test_sparse_empty),
+		cmocka_unit_test(test_yield_resume),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

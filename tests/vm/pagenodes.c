@@ -40,6 +40,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* by path: build-progs compiles this file alone with a plain cc */
+#include "../../include/cdmfs/size.h"
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
@@ -51,23 +54,14 @@ static long page_size;
 
 static int parse_size(const char *s, size_t *out)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
+	int ret = cdm_size_parse(s, CDM_SIZE_HEX, &v);
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
+	if (ret)
+		return ret;
+	if (v == 0 || v > SIZE_MAX)
 		return -EINVAL;
-	switch (*end) {
-	case 'G': case 'g': v <<= 10; /* fall through */
-	case 'M': case 'm': v <<= 10; /* fall through */
-	case 'K': case 'k': v <<= 10; end++; break;
-	case '\0': break;
-	default: return -EINVAL;
-	}
-	if (*end || v == 0)
-		return -EINVAL;
-	*out = v;
+	*out = (size_t)v;
 	return 0;
 }
 
