@@ -114,6 +114,27 @@ static void raise_nofile(struct cdm_fs *fs)
 		cdm_log(LOG_WARNING, "RLIMIT_NOFILE: %s", strerror(errno));
 		return;
 	}
+	/*
+	 * The kernel caches an inode per file and each holds an fd here: a
+	 * shell's ulimit must not cap the whole mount.  With CAP_SYS_RESOURCE
+	 * the hard limit goes up to fs.nr_open; without, soft goes to hard.
+	 */
+	if (rl.rlim_max != RLIM_INFINITY) {
+		unsigned long long nr_open = 0;
+		FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+		if (f) {
+			if (fscanf(f, "%llu", &nr_open) != 1)
+				nr_open = 0;
+			fclose(f);
+		}
+		if (nr_open > rl.rlim_max) {
+			struct rlimit want = { nr_open, nr_open };
+
+			if (!setrlimit(RLIMIT_NOFILE, &want))
+				rl = want;
+		}
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		struct rlimit want = { rl.rlim_max, rl.rlim_max };
 

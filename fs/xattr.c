@@ -99,17 +99,14 @@ static void reply_value(fuse_req_t req, const char *value, size_t len,
 }
 
 /* Path through which the backing inode's xattrs are reached. */
-static int xattr_path(struct cdm_inode *inode, char buf[CDM_PROCFD_MAX])
+static void xattr_path(struct cdm_inode *inode, char buf[CDM_PROCFD_MAX])
 {
-	struct stat st;
-
-	/* the /proc link would resolve to the symlink's target */
-	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return -EPERM;
+	/*
+	 * The /proc link of an O_PATH fd ends at the inode it names, a
+	 * symlink included: getxattr() through it does not follow the
+	 * symlink any further (lgetxattr() would act on the /proc link).
+	 */
 	cdm_procfd(buf, inode->fd);
-	return 0;
 }
 
 void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -117,7 +114,6 @@ void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	char path[CDM_PROCFD_MAX], *value;
 	ssize_t n;
-	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_GETXATTR);
 	if (is_cdm_name(name)) {
@@ -130,11 +126,7 @@ void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		free(value);
 		return;
 	}
-	ret = xattr_path(cdm_inode_of(req, ino), path);
-	if (ret) {
-		fuse_reply_err(req, ret == -EPERM ? ENODATA : -ret);
-		return;
-	}
+	xattr_path(cdm_inode_of(req, ino), path);
 	if (size == 0) {
 		n = getxattr(path, name, NULL, 0);
 		if (n < 0)
@@ -174,9 +166,8 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, is_computed(name) ? EPERM : EINVAL);
 		return;
 	}
-	ret = xattr_path(cdm_inode_of(req, ino), path);
-	if (!ret && setxattr(path, name, value, size, flags))
-		ret = -errno;
+	xattr_path(cdm_inode_of(req, ino), path);
+	ret = setxattr(path, name, value, size, flags) ? -errno : 0;
 	if (!ret && !strcmp(name, "system.posix_acl_access"))
 		ret = cdm_acl_kill_sgid(req, cdm_inode_of(req, ino));
 	fuse_reply_err(req, -ret);
@@ -211,18 +202,9 @@ void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char path[CDM_PROCFD_MAX], *buf = NULL;
 	ssize_t n;
-	int ret;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_LISTXATTR);
-	ret = xattr_path(cdm_inode_of(req, ino), path);
-	if (ret == -EPERM) {
-		reply_value(req, "", 0, size);
-		return;
-	}
-	if (ret) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
+	xattr_path(cdm_inode_of(req, ino), path);
 	/* the whole list, also for its size: some names are not shown */
 	for (;;) {
 		n = listxattr(path, NULL, 0);
@@ -270,8 +252,6 @@ void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, is_computed(name) ? EPERM : ENODATA);
 		return;
 	}
-	ret = xattr_path(cdm_inode_of(req, ino), path);
-	if (!ret && removexattr(path, name))
-		ret = -errno;
-	fuse_reply_err(req, -ret);
+	xattr_path(cdm_inode_of(req, ino), path);
+	fuse_reply_err(req, removexattr(path, name) ? errno : 0);
 }

@@ -9,10 +9,11 @@ require_root_fuse
 command -v prlimit >/dev/null || skip "no prlimit (util-linux) to lower the daemon's limit"
 
 # as cdm_mount, under prlimit (hard limit too: the daemon raises soft to hard)
+# and without CAP_SYS_RESOURCE (with it, the daemon raises both to fs.nr_open)
 opts="store=$STORE,sim=gpu0:1G,sim=cxl0:1G,sim=cxl1:1G"
 [ "$CDMFS_DATAPATH" = daemon ] && opts="$opts,nopassthrough"
 mount -t tmpfs -o mode=0755 cdmfs-test-store "$STORE"
-prlimit --nofile=256:256 "$CDMFS" -f -o "$opts" "$MNT" >>"$LOG" 2>&1 &
+setpriv --bounding-set=-sys_resource prlimit --nofile=256:256 "$CDMFS" -f -o "$opts" "$MNT" >>"$LOG" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 100); do
 	mountpoint -q "$MNT" && break
