@@ -72,10 +72,36 @@ static bool is_mountpoint(const char *path)
 	return !stat(path, &a) && !stat(parent, &b) && a.st_dev != b.st_dev;
 }
 
+/*
+ * The host's backstop: our own store tmpfs holds at most what its devices
+ * can (their sizes added up) and never more than 7/8 of RAM, so filling
+ * devices through passthrough writes or faults, which the daemon never
+ * sees, ends in ENOSPC or SIGBUS from tmpfs, not in the OOM killer.  A
+ * region's files are in the module's filesystem: not counted.
+ */
+static uint64_t store_limit(struct cdm_fs *fs)
+{
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t limit = ram - ram / 8, sum = 0;
+
+	for (size_t i = 0; i < fs->devices.count; i++) {
+		const struct cdm_device *d = &fs->devices.dev[i];
+
+		if (d->kind == CDM_KIND_COHERENT)
+			continue;
+		if (!d->size || d->size > limit - sum)
+			return limit;	/* unknown, or more than we allow */
+		sum += d->size;
+	}
+	return sum ? sum : limit;
+}
+
 /* Pick the store directory; mount a private tmpfs there when root. */
 static int store_prepare(struct cdm_fs *fs)
 {
 	char name[NAME_MAX], mnt[PATH_MAX], path[PATH_MAX];
+	char size[40], opts[80];
 	int ret;
 
 	if (fs->opt.store) {
@@ -101,18 +127,24 @@ static int store_prepare(struct cdm_fs *fs)
 		snprintf(path, sizeof(path), STORE_RUNDIR "/%s", name);
 		if (!ret)
 			ret = mkdir_p(path, 0755);
+		snprintf(size, sizeof(size), "size=%llu",
+			 (unsigned long long)store_limit(fs));
+		snprintf(opts, sizeof(opts), "mode=0755,nr_inodes=0,%s", size);
 		if (!ret && !is_mountpoint(path)) {
-			/* no size limit: each device bounds its own files */
 			if (mount("cdmfs-store", path, "tmpfs",
-				  MS_NOSUID | MS_NODEV,
-				  "mode=0755,size=0,nr_inodes=0"))
+				  MS_NOSUID | MS_NODEV, opts))
 				ret = -errno;
 			else
-				cdm_log(LOG_INFO, "store: mounted tmpfs at %s",
-					path);
+				cdm_log(LOG_INFO, "store: mounted tmpfs at %s (%s)",
+					path, opts);
 		} else if (!ret) {
 			cdm_log(LOG_NOTICE, "store: reusing %s: files of an earlier daemon are kept",
 				path);
+			/* the devices may have changed since */
+			if (mount(NULL, path, NULL,
+				  MS_REMOUNT | MS_NOSUID | MS_NODEV, size))
+				cdm_log(LOG_WARNING, "store %s: cannot bound it (%s): %s",
+					path, size, strerror(errno));
 		}
 		fs->store_mounted = !ret;
 	}
@@ -169,6 +201,7 @@ static void store_unmount_regions(struct cdm_fs *fs)
 
 static void close_devfds(struct cdm_fs *fs)
 {
+	cdm_capacity_close(fs);
 	for (size_t i = 0; fs->devfd && i < fs->devices.count; i++)
 		if (fs->devfd[i] >= 0)
 			close(fs->devfd[i]);
@@ -213,6 +246,9 @@ int cdm_store_open(struct cdm_fs *fs)
 	}
 	for (size_t i = 0; i < fs->devices.count; i++)
 		fs->devfd[i] = -1;
+	ret = cdm_capacity_open(fs);
+	if (ret)
+		goto err_close;
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		const char *n = fs->devices.dev[i].name;
 
