@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cdmfs.h"
@@ -22,9 +23,9 @@
 
 int cdm_capacity_open(struct cdm_fs *fs)
 {
-	fs->cap.reserved = calloc(fs->devices.count ? fs->devices.count : 1,
-				  sizeof(*fs->cap.reserved));
-	if (!fs->cap.reserved)
+	fs->cap.dev = calloc(fs->devices.count ? fs->devices.count : 1,
+			     sizeof(*fs->cap.dev));
+	if (!fs->cap.dev)
 		return -ENOMEM;
 	pthread_mutex_init(&fs->cap.lock, NULL);
 	return 0;
@@ -32,11 +33,11 @@ int cdm_capacity_open(struct cdm_fs *fs)
 
 void cdm_capacity_close(struct cdm_fs *fs)
 {
-	if (!fs->cap.reserved)
+	if (!fs->cap.dev)
 		return;
 	pthread_mutex_destroy(&fs->cap.lock);
-	free(fs->cap.reserved);
-	fs->cap.reserved = NULL;
+	free(fs->cap.dev);
+	fs->cap.dev = NULL;
 }
 
 uint64_t cdm_store_free(struct cdm_fs *fs)
@@ -57,7 +58,7 @@ static int dev_avail_locked(struct cdm_fs *fs, uint16_t dev, uint64_t *avail)
 
 	if (ret)
 		return ret;
-	*avail = a > fs->cap.reserved[dev] ? a - fs->cap.reserved[dev] : 0;
+	*avail = a > fs->cap.dev[dev].reserved ? a - fs->cap.dev[dev].reserved : 0;
 	return 0;
 }
 
@@ -110,7 +111,7 @@ int cdm_capacity_reserve(struct cdm_fs *fs, const struct cdm_policy *p,
 		/* spread as the policy spreads pages: evenly */
 		share = (bytes + p->ndev - 1) / p->ndev;
 		for (int i = 0; i < p->ndev; i++) {
-			fs->cap.reserved[p->dev[i]] += share;
+			fs->cap.dev[p->dev[i]].reserved += share;
 			r->dev[r->ndev++] = p->dev[i];
 		}
 		r->bytes = share;
@@ -124,8 +125,10 @@ void cdm_capacity_release(struct cdm_fs *fs, struct cdm_reservation *r)
 	if (!r->ndev)
 		return;
 	pthread_mutex_lock(&fs->cap.lock);
-	for (int i = 0; i < r->ndev; i++)
-		fs->cap.reserved[r->dev[i]] -= r->bytes;
+	for (int i = 0; i < r->ndev; i++) {
+		fs->cap.dev[r->dev[i]].reserved -= r->bytes;
+		fs->cap.dev[r->dev[i]].walked_at = 0;	/* it has grown */
+	}
 	pthread_mutex_unlock(&fs->cap.lock);
 	r->ndev = 0;
 }
@@ -145,18 +148,69 @@ int cdm_capacity_reserve_inode(struct cdm_fs *fs, struct cdm_inode *inode,
 	return cdm_capacity_reserve(fs, &p, bytes, r);
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Free bytes of @dev for a new file: a simulated device's use is a walk
+ * of all its files, too dear for every create, so its last walk stands for
+ * a while: at least a second, and ten times what the walk cost, which
+ * keeps walking under a tenth of the time.  A file created meanwhile
+ * takes no memory; what is written into it is bounded elsewhere.
+ */
+static int dev_avail_new_file(struct cdm_fs *fs, uint16_t dev, uint64_t *avail)
+{
+	struct cdm_capacity_dev *c = &fs->cap.dev[dev];
+	double t0;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->cap.lock);
+	t0 = now();
+	if (fs->devices.dev[dev].ops->usage || !c->walked_at ||
+	    t0 - c->walked_at > (c->walk_cost * 10 > 1 ? c->walk_cost * 10 : 1)) {
+		ret = dev_avail_locked(fs, dev, &c->walked_avail);
+		c->walked_at = now();
+		c->walk_cost = c->walked_at - t0;
+	}
+	*avail = c->walked_avail;
+	pthread_mutex_unlock(&fs->cap.lock);
+	return ret;
+}
+
+void cdm_capacity_changed(struct cdm_fs *fs, uint16_t dev)
+{
+	if (dev == CDM_NO_DEVICE)
+		return;
+	pthread_mutex_lock(&fs->cap.lock);
+	fs->cap.dev[dev].walked_at = 0;
+	pthread_mutex_unlock(&fs->cap.lock);
+}
+
 int cdm_capacity_new_file(struct cdm_fs *fs, struct cdm_inode *parent)
 {
 	struct cdm_policy p;
-	uint64_t avail;
+	uint64_t avail = 0;
 	int ret;
 
 	/* the directory's policy is the one the new file gets */
 	ret = cdm_effective_policy(fs, parent, &p);
-	if (!ret)
-		ret = cdm_policy_avail(fs, &p, &avail);
 	if (ret)
 		return ret == -ENODATA ? 0 : ret;
+	if (p.mode == CDM_POLICY_PREFERRED)
+		return 0;		/* it falls back */
+	for (int i = 0; i < p.ndev; i++) {
+		uint64_t a;
+
+		ret = dev_avail_new_file(fs, p.dev[i], &a);
+		if (ret)
+			return ret;
+		avail += a;
+	}
 	/* not one page left: a full device, as df shows it */
 	return avail < (uint64_t)sysconf(_SC_PAGESIZE) ? -ENOSPC : 0;
 }

@@ -175,9 +175,16 @@ struct cdm_health {
  * (capacity.c): a check counts what others reserved, so two requests never
  * both take the last free bytes.
  */
+struct cdm_capacity_dev {
+	uint64_t reserved;		/* bytes being allocated */
+	/* what the last walk of a simulated device found, and when */
+	uint64_t walked_avail;
+	double walked_at, walk_cost;	/* seconds, CLOCK_MONOTONIC */
+};
+
 struct cdm_capacity {
 	pthread_mutex_t lock;
-	uint64_t *reserved;		/* per device; protected by lock */
+	struct cdm_capacity_dev *dev;	/* per device; protected by lock */
 };
 
 /* What one request reserved: @bytes on each of @dev[0..@ndev). */
@@ -295,8 +302,13 @@ int cdm_capacity_reserve(struct cdm_fs *fs, const struct cdm_policy *p,
 int cdm_capacity_reserve_inode(struct cdm_fs *fs, struct cdm_inode *inode,
 			       uint64_t bytes, struct cdm_reservation *r);
 void cdm_capacity_release(struct cdm_fs *fs, struct cdm_reservation *r);
-/** -ENOSPC if a regular file created in @parent would land on a full device. */
+/**
+ * -ENOSPC if a regular file created in @parent would land on a full
+ * device.  A simulated device's last walk stands for a second or more.
+ */
 int cdm_capacity_new_file(struct cdm_fs *fs, struct cdm_inode *parent);
+/** Memory of device @dev was freed or taken: walk it again next time. */
+void cdm_capacity_changed(struct cdm_fs *fs, uint16_t dev);
 /** Bytes of [@from, @to) that shmem file @fd has no pages for (whole pages). */
 int cdm_capacity_unallocated(int fd, off_t from, off_t to, uint64_t *bytes);
 

@@ -252,6 +252,8 @@ static int do_setattr(struct cdm_fs *fs, struct cdm_inode *inode,
 			ret = -errno;
 		if (ret)
 			return ret;
+		if (!grow)	/* it may have freed memory */
+			cdm_capacity_changed(fs, inode->dev);
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec tv[2] = {
@@ -479,10 +481,16 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 
 	cdm_stat_inc(fs, CDM_STAT_UNLINK);
-	if (is_root(fs, parent))
+	if (is_root(fs, parent)) {
 		fuse_reply_err(req, EPERM);
-	else
-		fuse_reply_err(req, unlinkat(parent->fd, name, 0) ? errno : 0);
+		return;
+	}
+	if (unlinkat(parent->fd, name, 0)) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	cdm_capacity_changed(fs, parent->dev);	/* it may have freed memory */
+	fuse_reply_err(req, 0);
 }
 
 static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
@@ -592,6 +600,8 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	}
 	if (!cross)
 		goto out;
+	cdm_capacity_changed(fs, parent->dev);
+	cdm_capacity_changed(fs, newparent->dev);
 	ret = move_to_device(fs, &st, newparent->dev);
 	if (ret) {
 		cdm_log(LOG_WARNING, "%s/%s: cannot move its pages: %s; the name goes back to %s",
@@ -818,6 +828,8 @@ static void cdm_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	if (!ret && fallocate(fi->fh, mode, offset, length))
 		ret = errno == ENOMEM ? -ENOSPC : -errno;
 	cdm_capacity_release(fs, &r);
+	if (!ret && mode & FALLOC_FL_PUNCH_HOLE)
+		cdm_capacity_changed(fs, inode->dev);
 	fuse_reply_err(req, -ret);
 }
 
