@@ -8,6 +8,7 @@
 # - a full device takes no new file (ENOSPC), an existing one still opens;
 # - df tells the truth: a device overfilled through an unbounded store
 #   (-o store=) shows all it holds;
+# - mv across devices over an existing file replaces it (same inode);
 # - -o reserve: 16 concurrent ftruncates never together take more than the
 #   device has (the check and the allocation were not atomic);
 # - the daemon's own store is bounded (the host's backstop): dd of 1 GiB
@@ -78,6 +79,17 @@ sleep 1.1
 expect_fail "No space" "and it takes no new file" touch gpu0/new2
 rm -f gpu0/over
 eq "df gpu0 Used after rm (KiB)" "$(used_kb gpu0)" 0
+
+echo "# mv across devices over an existing file (exchanged aside until the move is sure)"
+echo src >gpu0/src
+echo dst >cxl0/dst
+ino=$(stat -c %i gpu0/src)
+check "mv gpu0/src cxl0/dst" mv gpu0/src cxl0/dst
+eq "cxl0/dst is the moved inode" "$(stat -c %i cxl0/dst)" "$ino"
+eq "with its content" "$(cat cxl0/dst)" src
+check "gpu0/src is gone, in the store too" test ! -e gpu0/src -a ! -e "$STORE/gpu0/src"
+eq "the store holds one file in cxl0" "$(ls "$STORE/cxl0")" dst
+rm -f cxl0/dst
 cd /
 cdm_umount
 
