@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/log.h"
 
 int cdm_capacity_open(struct cdm_fs *fs)
 {

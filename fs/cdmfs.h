@@ -9,7 +9,8 @@
  * daemon.
  *
  * Lock order: fs->table.lock, then inode->lock.  fs->migrator.lock is
- * taken with neither held.
+ * taken with neither held, fs->cap.lock with none held and nothing taken
+ * under it.
  */
 #ifndef CDMFS_FS_H
 #define CDMFS_FS_H
