@@ -9,7 +9,8 @@
  * daemon.
  *
  * Lock order: fs->table.lock, then inode->lock.  fs->migrator.lock is
- * taken with neither held.
+ * taken with neither held, fs->cap.lock with none held and nothing taken
+ * under it.
  */
 #ifndef CDMFS_FS_H
 #define CDMFS_FS_H
@@ -209,6 +210,30 @@ struct cdm_health {
 
 struct fuse_session;
 
+/*
+ * Bytes being allocated by daemon requests that checked the room for them
+ * (capacity.c): a check counts what others reserved, so two requests never
+ * both take the last free bytes.
+ */
+struct cdm_capacity_dev {
+	uint64_t reserved;		/* bytes being allocated */
+	/* what the last walk of a simulated device found, and when */
+	uint64_t walked_avail;
+	double walked_at, walk_cost;	/* seconds, CLOCK_MONOTONIC */
+};
+
+struct cdm_capacity {
+	pthread_mutex_t lock;
+	struct cdm_capacity_dev *dev;	/* per device; protected by lock */
+};
+
+/* What one request reserved: @bytes on each of @dev[0..@ndev). */
+struct cdm_reservation {
+	uint16_t dev[CDM_POLICY_MAX_DEVS];
+	uint8_t ndev;
+	uint64_t bytes;
+};
+
 struct cdm_fs {
 	struct cdm_options opt;
 	struct cdm_device_list devices;
@@ -225,6 +250,7 @@ struct cdm_fs {
 	struct cdm_health health;
 	/* set before the first request; for calls made without a request */
 	struct fuse_session *se;
+	struct cdm_capacity cap;
 };
 
 extern const struct fuse_lowlevel_ops cdm_oper;
@@ -259,8 +285,6 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 /** -ENOSPC if @inode's policy cannot take @bytes more. */
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes);
-int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
-		     uint64_t *avail);
 /**
  * setxattr user.cdm.policy by @uid: parse, check, store, and for a regular
  * file bind its new pages and start moving its existing ones in the
@@ -321,6 +345,38 @@ unsigned int cdm_migrate_resume(struct cdm_fs *fs);
 /** user.cdm.migration of @inode, malloc'd; NULL with errno. */
 char *cdm_migration_value(struct cdm_inode *inode);
 
+/* capacity.c */
+int cdm_capacity_open(struct cdm_fs *fs);
+void cdm_capacity_close(struct cdm_fs *fs);
+/** Free bytes of the store's filesystem; UINT64_MAX when unbounded. */
+uint64_t cdm_store_free(struct cdm_fs *fs);
+/**
+ * Bytes policy @p may still allocate, less what other requests reserved;
+ * UINT64_MAX for preferred (it falls back).
+ */
+int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
+		     uint64_t *avail);
+/**
+ * Reserve @bytes on the devices of @p: -ENOSPC if they do not fit.  On 0,
+ * release @r with cdm_capacity_release() once the allocation is done (or
+ * failed).  Nothing is reserved for preferred.
+ */
+int cdm_capacity_reserve(struct cdm_fs *fs, const struct cdm_policy *p,
+			 uint64_t bytes, struct cdm_reservation *r);
+/** The same for the policy @inode follows (nothing for the root). */
+int cdm_capacity_reserve_inode(struct cdm_fs *fs, struct cdm_inode *inode,
+			       uint64_t bytes, struct cdm_reservation *r);
+void cdm_capacity_release(struct cdm_fs *fs, struct cdm_reservation *r);
+/**
+ * -ENOSPC if a regular file created in @parent would land on a full
+ * device.  A simulated device's last walk stands for a second or more.
+ */
+int cdm_capacity_new_file(struct cdm_fs *fs, struct cdm_inode *parent);
+/** Memory of device @dev was freed or taken: walk it again next time. */
+void cdm_capacity_changed(struct cdm_fs *fs, uint16_t dev);
+/** Bytes of [@from, @to) that shmem file @fd has no pages for (whole pages). */
+int cdm_capacity_unallocated(int fd, off_t from, off_t to, uint64_t *bytes);
+
 /* stats.c */
 static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)
 {
@@ -330,7 +386,13 @@ static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)
 char *cdm_stats_format(struct cdm_fs *fs);
 /** One line per device for user.cdm.devices. */
 char *cdm_devices_format(struct cdm_fs *fs);
+/**
+ * Capacity, bytes in use and bytes free of device @devidx now.  Free is
+ * also bounded by the store's own free space (the host backstop), so
+ * @used + @avail may be less than @size; a simulated device can hold more
+ * than its size (@used > @size) when passthrough writes overfilled it.
+ */
 int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
-		     uint64_t *avail);
+		     uint64_t *used, uint64_t *avail);
 
 #endif /* CDMFS_FS_H */

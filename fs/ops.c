@@ -385,14 +385,18 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 /*
  * -o reserve: allocate the pages a truncate adds to the file now, under its
  * policy, so a full device says ENOSPC here rather than failing a page
- * fault later (SIGBUS, or the OOM killer).  Writes past the end through
- * passthrough never reach the daemon: only truncate growth is covered.
+ * fault later (SIGBUS).  The room is reserved first, so concurrent
+ * truncates cannot together take more than the device has.  Writes past
+ * the end through passthrough never reach the daemon: only truncate growth
+ * is covered.
  */
-static int reserve(struct cdm_inode *inode, struct fuse_file_info *fi,
-		   off_t from, off_t to)
+static int reserve(struct cdm_fs *fs, struct cdm_inode *inode,
+		   struct fuse_file_info *fi, off_t from, off_t to)
 {
+	struct cdm_reservation r;
 	char path[CDM_PROCFD_MAX];
-	int fd = fi ? (int)fi->fh : -1, ret = 0;
+	int fd = fi ? (int)fi->fh : -1, ret;
+	uint64_t need;
 
 	if (fd < 0) {
 		cdm_procfd(path, inode->fd);
@@ -400,9 +404,17 @@ static int reserve(struct cdm_inode *inode, struct fuse_file_info *fi,
 		if (fd < 0)
 			return -errno;
 	}
+	/* pages a fallocate(KEEP_SIZE) put past the end are there already */
+	ret = cdm_capacity_unallocated(fd, from, to, &need);
+	if (!ret)
+		ret = cdm_capacity_reserve_inode(fs, inode, need, &r);
+	if (ret)
+		goto out;
 	/* shmem gives back what it allocated when it fails part way */
 	if (fallocate(fd, 0, from, to - from))
 		ret = errno == ENOMEM ? -ENOSPC : -errno;
+	cdm_capacity_release(fs, &r);
+out:
 	if (!fi)
 		close(fd);
 	return ret;
@@ -436,16 +448,21 @@ static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
 			    attr->st_size > st.st_size;
 		int ret = 0;
 
-		if (grow)
-			ret = cdm_check_space(fs, inode,
-					      (uint64_t)(attr->st_size - st.st_size));
-		if (!ret && grow && fs->opt.reserve)
-			ret = reserve(inode, fi, st.st_size, attr->st_size);
+		/*
+		 * Without -o reserve growth is a hole, as on tmpfs: it takes
+		 * no memory, so a size beyond the device's free memory is
+		 * no ENOSPC (LMDB sizes its file to the map size).  Pages
+		 * faulted in later are bounded by the kernel (store size=).
+		 */
+		if (grow && fs->opt.reserve)
+			ret = reserve(fs, inode, fi, st.st_size, attr->st_size);
 		if (!ret && (fi ? ftruncate(fi->fh, attr->st_size)
 				: truncate(path, attr->st_size)))
 			ret = -errno;
 		if (ret)
 			return ret;
+		if (!grow)	/* it may have freed memory */
+			cdm_capacity_changed(fs, inode->dev);
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec tv[2] = {
@@ -600,7 +617,10 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 			ret = -errno;
 			goto out_err;
 		}
-		ret = place_new(fs, parent, name, fd, true);
+		/* a full device takes no new file (capacity.c) */
+		ret = cdm_capacity_new_file(fs, parent);
+		if (!ret)
+			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
 			ret = give_to_caller(req, parent, fd);
 		close(fd);
@@ -703,10 +723,16 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 
 	cdm_stat_inc(fs, CDM_STAT_UNLINK);
-	if (is_root(fs, parent))
+	if (is_root(fs, parent)) {
 		fuse_reply_err(req, EPERM);
-	else
-		fuse_reply_err(req, unlinkat(parent->fd, name, 0) ? errno : 0);
+		return;
+	}
+	if (unlinkat(parent->fd, name, 0)) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	cdm_capacity_changed(fs, parent->dev);	/* it may have freed memory */
+	fuse_reply_err(req, 0);
 }
 
 static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
@@ -747,8 +773,8 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 	struct cdm_inode *newparent = cdm_inode_of(req, newparent_ino);
-	bool cross = parent->dev != newparent->dev;
-	struct stat st;
+	bool cross = parent->dev != newparent->dev, exchanged = false;
+	struct stat st, victim;
 	int ret = 0;
 
 	cdm_stat_inc(fs, CDM_STAT_RENAME);
@@ -780,19 +806,44 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		ret = cdm_check_space(fs, &target, (uint64_t)st.st_blocks * 512);
 		if (ret)
 			goto out;
+		/*
+		 * A file this replaces is swapped out of the way, not
+		 * dropped, until the move is sure: a failed move puts both
+		 * names back.
+		 */
+		if (!(flags & RENAME_NOREPLACE) &&
+		    !fstatat(newparent->fd, newname, &victim,
+			     AT_SYMLINK_NOFOLLOW)) {
+			if (S_ISDIR(victim.st_mode)) {
+				ret = -EISDIR;
+				goto out;
+			}
+			exchanged = true;
+		}
 	}
-	if (renameat2(parent->fd, name, newparent->fd, newname, flags)) {
+	if (renameat2(parent->fd, name, newparent->fd, newname,
+		      exchanged ? RENAME_EXCHANGE : flags)) {
 		ret = -errno;
 		goto out;
 	}
-	if (cross) {
-		ret = move_to_device(fs, &st, newparent->dev);
-		/* the name moved: say what did not, rename itself succeeded */
-		if (ret)
-			cdm_log(LOG_WARNING, "%s/%s: cannot move its pages: %s",
+	if (!cross)
+		goto out;
+	cdm_capacity_changed(fs, parent->dev);
+	cdm_capacity_changed(fs, newparent->dev);
+	ret = move_to_device(fs, &st, newparent->dev);
+	if (ret) {
+		cdm_log(LOG_WARNING, "%s/%s: cannot move its pages: %s; the name goes back to %s",
+			fs->devices.dev[newparent->dev].name, newname,
+			strerror(-ret), fs->devices.dev[parent->dev].name);
+		if (renameat2(newparent->fd, newname, parent->fd, name,
+			      exchanged ? RENAME_EXCHANGE : RENAME_NOREPLACE))
+			cdm_log(LOG_ERR, "%s/%s: cannot rename it back: %s",
 				fs->devices.dev[newparent->dev].name, newname,
-				strerror(-ret));
-		ret = 0;
+				strerror(errno));
+	} else if (exchanged && unlinkat(parent->fd, name, 0)) {
+		cdm_log(LOG_ERR, "%s/%s: cannot remove the file it replaced: %s",
+			fs->devices.dev[parent->dev].name, name,
+			strerror(errno));
 	}
 out:
 	fuse_reply_err(req, -ret);
@@ -951,7 +1002,10 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		goto out_err;
 	}
 	if (created) {
-		ret = place_new(fs, parent, name, fd, true);
+		/* a full device takes no new file (capacity.c) */
+		ret = cdm_capacity_new_file(fs, parent);
+		if (!ret)
+			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
 			ret = give_to_caller(req, parent, fd);
 		if (ret)
@@ -1107,15 +1161,27 @@ static void cdm_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			  struct fuse_file_info *fi)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
+	struct cdm_inode *inode = cdm_inode_of(req, ino);
+	struct cdm_reservation r = { .ndev = 0 };
+	uint64_t need = 0;
 	int ret = 0;
 
 	cdm_stat_inc(fs, CDM_STAT_FALLOCATE);
-	/* allocating modes only; punching and zeroing free memory */
-	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE)))
-		ret = cdm_check_space(fs, cdm_inode_of(req, ino),
-				      (uint64_t)length);
+	/*
+	 * Allocating modes only (punching frees); and only what the range
+	 * lacks: allocating an allocated range again takes nothing.
+	 */
+	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
+		ret = cdm_capacity_unallocated((int)fi->fh, offset,
+					       offset + length, &need);
+		if (!ret)
+			ret = cdm_capacity_reserve_inode(fs, inode, need, &r);
+	}
 	if (!ret && fallocate(fi->fh, mode, offset, length))
-		ret = -errno;
+		ret = errno == ENOMEM ? -ENOSPC : -errno;
+	cdm_capacity_release(fs, &r);
+	if (!ret && mode & FALLOC_FL_PUNCH_HOLE)
+		cdm_capacity_changed(fs, inode->dev);
 	fuse_reply_err(req, -ret);
 }
 
@@ -1277,13 +1343,16 @@ static void cdm_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 /*
  * df on a device directory shows that device; on the root, all of them
- * added up.  Inode counts are the store's.
+ * added up.  Used is what the device holds (a simulated one overfilled
+ * through passthrough shows it all), Avail what can still go in: also
+ * bounded by the store's own limit, so Size is Used + Avail.  Inode
+ * counts are the store's.
  */
 static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	uint64_t size = 0, avail = 0;
+	uint64_t size, used = 0, avail = 0, shared = 0;
 	struct statvfs sv;
 	int ret = 0;
 
@@ -1292,23 +1361,26 @@ static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, errno);
 		return;
 	}
-	if (inode->dev != CDM_NO_DEVICE) {
-		ret = cdm_device_usage(fs, inode->dev, &size, &avail);
-	} else {
-		for (size_t i = 0; i < fs->devices.count && !ret; i++) {
-			uint64_t s, a;
+	for (size_t i = 0; i < fs->devices.count && !ret; i++) {
+		uint64_t u, a;
 
-			ret = cdm_device_usage(fs, (uint16_t)i, &s, &a);
-			size += s;
+		if (inode->dev != CDM_NO_DEVICE && i != inode->dev)
+			continue;
+		ret = cdm_device_usage(fs, (uint16_t)i, &size, &u, &a);
+		used += u;
+		if (fs->devices.dev[i].kind == CDM_KIND_COHERENT)
 			avail += a;
-		}
+		else
+			shared += a;
 	}
+	/* devices sharing the store cannot together take more than it has */
+	avail += shared < cdm_store_free(fs) ? shared : cdm_store_free(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	sv.f_bsize = sv.f_frsize = 4096;
-	sv.f_blocks = size / 4096;
+	sv.f_blocks = (used + avail) / 4096;
 	sv.f_bfree = sv.f_bavail = avail / 4096;
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);

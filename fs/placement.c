@@ -107,26 +107,6 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 	return apply(fs, &p, parent->dev, fd);
 }
 
-/* Bytes a policy may still allocate; UINT64_MAX when it falls back. */
-int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
-		     uint64_t *avail)
-{
-	*avail = 0;
-	if (p->mode == CDM_POLICY_PREFERRED) {
-		*avail = UINT64_MAX;
-		return 0;
-	}
-	for (int i = 0; i < p->ndev; i++) {
-		uint64_t size, a;
-		int ret = cdm_device_usage(fs, p->dev[i], &size, &a);
-
-		if (ret)
-			return ret;
-		*avail += a;
-	}
-	return 0;
-}
-
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes)
 {
@@ -142,6 +122,30 @@ int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 	if (ret)
 		return ret == -ENODATA ? 0 : ret;
 	return bytes > avail ? -ENOSPC : 0;
+}
+
+/*
+ * -ENOSPC if the memory of file @inode (@st) does not fit where @p puts
+ * it.  A simulated device counts the files in its directory whatever
+ * their policy (placement is logical only), so a file already counted on
+ * one of @p's devices needs nothing more there.  Checked, not reserved:
+ * the pages move later, a batch at a time.
+ */
+static int check_move(struct cdm_fs *fs, struct cdm_inode *inode,
+		      const struct cdm_policy *p, const struct stat *st)
+{
+	uint64_t need = (uint64_t)st->st_blocks * 512, avail;
+	int ret;
+
+	if (!fs->devices.dev[inode->dev].ops->usage &&
+	    cdm_policy_has_device(p, inode->dev))
+		need = 0;
+	if (!need)
+		return 0;
+	ret = cdm_policy_avail(fs, p, &avail);
+	if (ret)
+		return ret;
+	return need > avail ? -ENOSPC : 0;
 }
 
 /*
@@ -233,19 +237,21 @@ static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 	else if ((ret = cdm_effective_policy(fs, inode, &before)))
 		goto out;
 	if (p.mode == CDM_POLICY_INHERIT) {
+		/* it will follow its device: check that has room first */
+		ret = own_policy(fs, fs->devfd[dev], &p);
+		if (ret < 0)
+			goto out;
+		if (!ret)
+			cdm_policy_default(&p, dev);
+		ret = check_move(fs, inode, &p, &st);
+		if (ret)
+			goto out;
 		if (removexattr(path, CDM_XATTR_POLICY) && errno != ENODATA) {
 			ret = -errno;
 			goto out;
 		}
-		ret = cdm_effective_policy(fs, inode, &p);
-		if (ret)
-			goto err_restore;
 	} else {
-		uint64_t avail;
-
-		ret = cdm_policy_avail(fs, &p, &avail);
-		if (!ret && (uint64_t)st.st_blocks * 512 > avail)
-			ret = -ENOSPC;
+		ret = check_move(fs, inode, &p, &st);
 		n = cdm_policy_format(&p, &fs->devices, text, sizeof(text));
 		if (!ret && n < 0)
 			ret = n;
@@ -286,15 +292,25 @@ int cdm_move_to_device(struct cdm_fs *fs, struct cdm_inode *inode,
 {
 	struct cdm_policy was;
 	bool have_was;
+	uint16_t old;
+	int ret;
 
 	/* where its pages are: by its old device's policy, if it has none */
 	have_was = regular && !cdm_effective_policy(fs, inode, &was);
 	pthread_mutex_lock(&fs->table.lock);
+	old = inode->dev;
 	inode->dev = devidx;
 	pthread_mutex_unlock(&fs->table.lock);
 	if (!regular)
 		return 0;
-	return set_policy(fs, inode, 0, "inherit", 7, have_was ? &was : NULL);
+	ret = set_policy(fs, inode, 0, "inherit", 7, have_was ? &was : NULL);
+	if (ret) {
+		/* the caller puts the name back where it was */
+		pthread_mutex_lock(&fs->table.lock);
+		inode->dev = old;
+		pthread_mutex_unlock(&fs->table.lock);
+	}
+	return ret;
 }
 
 char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode)

@@ -49,20 +49,31 @@ char *cdm_stats_format(struct cdm_fs *fs)
 }
 
 int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
-		     uint64_t *avail)
+		     uint64_t *used, uint64_t *avail)
 {
 	struct cdm_device *dev = &fs->devices.dev[devidx];
-	uint64_t used;
+	uint64_t store;
 	int ret;
 
-	if (dev->ops->usage)
-		return dev->ops->usage(fs->opt.sysroot, dev, size, avail);
-	/* a simulated device holds only what we stored in it */
-	ret = cdm_store_used(fs, devidx, &used);
-	if (ret)
-		return ret;
-	*size = dev->size;
-	*avail = used < dev->size ? dev->size - used : 0;
+	if (dev->ops->usage) {
+		ret = dev->ops->usage(fs->opt.sysroot, dev, size, avail);
+		if (ret)
+			return ret;
+		*used = *avail < *size ? *size - *avail : 0;
+	} else {
+		/* a simulated device holds only what we stored in it */
+		ret = cdm_store_used(fs, devidx, used);
+		if (ret)
+			return ret;
+		*size = dev->size;
+		*avail = *used < dev->size ? dev->size - *used : 0;
+	}
+	/* a region has a filesystem of its own; the others share the store */
+	if (dev->kind != CDM_KIND_COHERENT) {
+		store = cdm_store_free(fs);
+		if (*avail > store)
+			*avail = store;
+	}
 	return 0;
 }
 
@@ -90,9 +101,9 @@ char *cdm_devices_format(struct cdm_fs *fs)
 		return NULL;
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		struct cdm_device *d = &fs->devices.dev[i];
-		uint64_t size = d->size, avail = 0;
+		uint64_t size = d->size, used = 0, avail = 0;
 
-		cdm_device_usage(fs, (uint16_t)i, &size, &avail);
+		cdm_device_usage(fs, (uint16_t)i, &size, &used, &avail);
 		fprintf(f, "%s kind=%s backend=%s nodes=", d->name,
 			cdm_kind_name(d->kind), d->ops->name);
 		print_nodes(f, &d->nodes);

@@ -117,6 +117,31 @@ static bool is_mountpoint(const char *path)
 }
 
 /*
+ * The host's backstop: our own store tmpfs holds at most what its devices
+ * can (their sizes added up) and never more than 7/8 of RAM, so filling
+ * devices through passthrough writes or faults, which the daemon never
+ * sees, ends in ENOSPC or SIGBUS from tmpfs, not in the OOM killer.  A
+ * region's files are in the module's filesystem: not counted.
+ */
+static uint64_t store_limit(struct cdm_fs *fs)
+{
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t limit = ram - ram / 8, sum = 0;
+
+	for (size_t i = 0; i < fs->devices.count; i++) {
+		const struct cdm_device *d = &fs->devices.dev[i];
+
+		if (d->kind == CDM_KIND_COHERENT)
+			continue;
+		if (!d->size || d->size > limit - sum)
+			return limit;	/* unknown, or more than we allow */
+		sum += d->size;
+	}
+	return sum ? sum : limit;
+}
+
+/*
  * The store of a non-root daemon is a directory in /dev/shm, where every
  * user may create names: one made or symlinked there by someone else
  * before us would hand them our files.  Create it without following a
@@ -252,6 +277,7 @@ static int store_prepare(struct cdm_fs *fs)
 	char name[NAME_MAX + 1], mnt[PATH_MAX], path[PATH_MAX], prefix[32];
 	struct statfs sfs;
 	bool mounted = false;
+	char size[40], opts[80];
 	int ret, rundir = -1;
 
 	if (fs->opt.store) {
@@ -308,11 +334,12 @@ static int store_prepare(struct cdm_fs *fs)
 			if (rundir < 0 || flock(rundir, LOCK_EX))
 				ret = -errno;
 		}
+		snprintf(size, sizeof(size), "size=%llu",
+			 (unsigned long long)store_limit(fs));
+		snprintf(opts, sizeof(opts), "mode=0755,nr_inodes=0,%s", size);
 		if (!ret && !is_mountpoint(path)) {
-			/* no size limit: each device bounds its own files */
 			if (mount("cdmfs-store", path, "tmpfs",
-				  MS_NOSUID | MS_NODEV,
-				  "mode=0755,size=0,nr_inodes=0"))
+				  MS_NOSUID | MS_NODEV, opts))
 				ret = -errno;
 			else
 				mounted = true;
@@ -330,11 +357,18 @@ static int store_prepare(struct cdm_fs *fs)
 		}
 		if (rundir >= 0)
 			close(rundir);
-		if (!ret && mounted)
-			cdm_log(LOG_INFO, "store: mounted tmpfs at %s", path);
-		else if (!ret)
+		if (!ret && mounted) {
+			cdm_log(LOG_INFO, "store: mounted tmpfs at %s (%s)",
+				path, opts);
+		} else if (!ret) {
 			cdm_log(LOG_NOTICE, "store: reusing %s: files of an earlier daemon are kept",
 				path);
+			/* ours now (locked); the devices may have changed since */
+			if (mount(NULL, path, NULL,
+				  MS_REMOUNT | MS_NOSUID | MS_NODEV, size))
+				cdm_log(LOG_WARNING, "store %s: cannot bound it (%s): %s",
+					path, size, strerror(errno));
+		}
 		if (!ret && mounted)
 			note_legacy(STORE_RUNDIR, mnt, name, "");
 		/* locked: ours to unmount at exit, also one an earlier daemon left */
@@ -401,6 +435,7 @@ static void store_unmount_regions(struct cdm_fs *fs)
 
 static void close_devfds(struct cdm_fs *fs)
 {
+	cdm_capacity_close(fs);
 	for (size_t i = 0; fs->devfd && i < fs->devices.count; i++)
 		if (fs->devfd[i] >= 0)
 			close(fs->devfd[i]);
@@ -465,6 +500,9 @@ int cdm_store_open(struct cdm_fs *fs)
 	}
 	for (size_t i = 0; i < fs->devices.count; i++)
 		fs->devfd[i] = -1;
+	ret = cdm_capacity_open(fs);
+	if (ret)
+		goto err_close;
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		const char *n = fs->devices.dev[i].name;
 

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Capacity: what a device may still take, reserved atomically for the
+ * growth the daemon sees (truncate with -o reserve, fallocate, new files).
+ *
+ * Passthrough writes and page faults never reach the daemon: what bounds
+ * them is the kernel's, the store tmpfs's size= (store.c) and the nodes'
+ * own memory.  The daemon's part is to refuse, before allocating, growth
+ * that would not fit, and not to let two requests both take the last free
+ * bytes: each growth reserves what it adds under cap.lock, allocates with
+ * the lock dropped, and releases the reservation once the allocation shows
+ * in the device's usage.  doc/capacity.md has the whole design.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdmfs.h"
+
+int cdm_capacity_open(struct cdm_fs *fs)
+{
+	fs->cap.dev = calloc(fs->devices.count ? fs->devices.count : 1,
+			     sizeof(*fs->cap.dev));
+	if (!fs->cap.dev)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->cap.lock, NULL);
+	return 0;
+}
+
+void cdm_capacity_close(struct cdm_fs *fs)
+{
+	if (!fs->cap.dev)
+		return;
+	pthread_mutex_destroy(&fs->cap.lock);
+	free(fs->cap.dev);
+	fs->cap.dev = NULL;
+}
+
+uint64_t cdm_store_free(struct cdm_fs *fs)
+{
+	struct statvfs sv;
+
+	/* size=0 (unbounded) tmpfs says 0 blocks: nothing bounds it */
+	if (fstatvfs(fs->root.fd, &sv) || !sv.f_blocks)
+		return UINT64_MAX;
+	return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+/* Free bytes of @dev less what others reserved; cap.lock held. */
+static int dev_avail_locked(struct cdm_fs *fs, uint16_t dev, uint64_t *avail)
+{
+	uint64_t size, used, a;
+	int ret = cdm_device_usage(fs, dev, &size, &used, &a);
+
+	if (ret)
+		return ret;
+	*avail = a > fs->cap.dev[dev].reserved ? a - fs->cap.dev[dev].reserved : 0;
+	return 0;
+}
+
+static int policy_avail_locked(struct cdm_fs *fs, const struct cdm_policy *p,
+			       uint64_t *avail)
+{
+	*avail = 0;
+	/* preferred falls back to other memory when its device is full */
+	if (p->mode == CDM_POLICY_PREFERRED) {
+		*avail = UINT64_MAX;
+		return 0;
+	}
+	for (int i = 0; i < p->ndev; i++) {
+		uint64_t a;
+		int ret = dev_avail_locked(fs, p->dev[i], &a);
+
+		if (ret)
+			return ret;
+		*avail = a > UINT64_MAX - *avail ? UINT64_MAX : *avail + a;
+	}
+	return 0;
+}
+
+int cdm_policy_avail(struct cdm_fs *fs, const struct cdm_policy *p,
+		     uint64_t *avail)
+{
+	int ret;
+
+	pthread_mutex_lock(&fs->cap.lock);
+	ret = policy_avail_locked(fs, p, avail);
+	pthread_mutex_unlock(&fs->cap.lock);
+	return ret;
+}
+
+int cdm_capacity_reserve(struct cdm_fs *fs, const struct cdm_policy *p,
+			 uint64_t bytes, struct cdm_reservation *r)
+{
+	uint64_t avail, share;
+	int ret;
+
+	r->ndev = 0;
+	r->bytes = 0;
+	if (!bytes || p->mode == CDM_POLICY_PREFERRED || !p->ndev)
+		return 0;
+	pthread_mutex_lock(&fs->cap.lock);
+	ret = policy_avail_locked(fs, p, &avail);
+	if (!ret && bytes > avail)
+		ret = -ENOSPC;
+	if (!ret) {
+		/* spread as the policy spreads pages: evenly */
+		share = (bytes + p->ndev - 1) / p->ndev;
+		for (int i = 0; i < p->ndev; i++) {
+			fs->cap.dev[p->dev[i]].reserved += share;
+			r->dev[r->ndev++] = p->dev[i];
+		}
+		r->bytes = share;
+	}
+	pthread_mutex_unlock(&fs->cap.lock);
+	return ret;
+}
+
+void cdm_capacity_release(struct cdm_fs *fs, struct cdm_reservation *r)
+{
+	if (!r->ndev)
+		return;
+	pthread_mutex_lock(&fs->cap.lock);
+	for (int i = 0; i < r->ndev; i++) {
+		fs->cap.dev[r->dev[i]].reserved -= r->bytes;
+		fs->cap.dev[r->dev[i]].walked_at = 0;	/* it has grown */
+	}
+	pthread_mutex_unlock(&fs->cap.lock);
+	r->ndev = 0;
+}
+
+int cdm_capacity_reserve_inode(struct cdm_fs *fs, struct cdm_inode *inode,
+			       uint64_t bytes, struct cdm_reservation *r)
+{
+	struct cdm_policy p;
+	int ret;
+
+	r->ndev = 0;
+	if (!bytes)
+		return 0;
+	ret = cdm_effective_policy(fs, inode, &p);
+	if (ret)
+		return ret == -ENODATA ? 0 : ret;
+	return cdm_capacity_reserve(fs, &p, bytes, r);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Free bytes of @dev for a new file: a simulated device's use is a walk
+ * of all its files, too dear for every create, so its last walk stands for
+ * a while: at least a second, and ten times what the walk cost, which
+ * keeps walking under a tenth of the time.  A file created meanwhile
+ * takes no memory; what is written into it is bounded elsewhere.
+ */
+static int dev_avail_new_file(struct cdm_fs *fs, uint16_t dev, uint64_t *avail)
+{
+	struct cdm_capacity_dev *c = &fs->cap.dev[dev];
+	double t0;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->cap.lock);
+	t0 = now();
+	if (fs->devices.dev[dev].ops->usage || !c->walked_at ||
+	    t0 - c->walked_at > (c->walk_cost * 10 > 1 ? c->walk_cost * 10 : 1)) {
+		ret = dev_avail_locked(fs, dev, &c->walked_avail);
+		c->walked_at = now();
+		c->walk_cost = c->walked_at - t0;
+	}
+	*avail = c->walked_avail;
+	pthread_mutex_unlock(&fs->cap.lock);
+	return ret;
+}
+
+void cdm_capacity_changed(struct cdm_fs *fs, uint16_t dev)
+{
+	if (dev == CDM_NO_DEVICE)
+		return;
+	pthread_mutex_lock(&fs->cap.lock);
+	fs->cap.dev[dev].walked_at = 0;
+	pthread_mutex_unlock(&fs->cap.lock);
+}
+
+int cdm_capacity_new_file(struct cdm_fs *fs, struct cdm_inode *parent)
+{
+	struct cdm_policy p;
+	uint64_t avail = 0;
+	int ret;
+
+	/* the directory's policy is the one the new file gets */
+	ret = cdm_effective_policy(fs, parent, &p);
+	if (ret)
+		return ret == -ENODATA ? 0 : ret;
+	if (p.mode == CDM_POLICY_PREFERRED)
+		return 0;		/* it falls back */
+	for (int i = 0; i < p.ndev; i++) {
+		uint64_t a;
+
+		ret = dev_avail_new_file(fs, p.dev[i], &a);
+		if (ret)
+			return ret;
+		avail += a;
+	}
+	/* not one page left: a full device, as df shows it */
+	return avail < (uint64_t)sysconf(_SC_PAGESIZE) ? -ENOSPC : 0;
+}
+
+/*
+ * cachestat(2) (Linux 6.5) counts every page a shmem file has in a range,
+ * fallocated ones included; bookworm's headers predate it.
+ */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct cdm_cachestat_range {
+	uint64_t off, len;
+};
+struct cdm_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted;
+	uint64_t nr_recently_evicted;
+};
+
+/*
+ * Without cachestat: SEEK_DATA.  It does not see fallocated pages that
+ * nothing wrote yet (not uptodate), so it may count them again: it errs
+ * toward ENOSPC, never toward overcommitting.
+ */
+static int unallocated_seek(int fd, off_t pos, off_t to, uint64_t *bytes)
+{
+	off_t data, hole;
+
+	while (pos < to) {
+		data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno != ENXIO)
+			return -errno;
+		/* ENXIO: no data from pos to the end of the file */
+		if (data < 0 || data > to)
+			data = to;
+		*bytes += (uint64_t)(data - pos);
+		if (data >= to)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		pos = hole;
+	}
+	return 0;
+}
+
+int cdm_capacity_unallocated(int fd, off_t from, off_t to, uint64_t *bytes)
+{
+	off_t pg = (off_t)sysconf(_SC_PAGESIZE), pos;
+	struct cdm_cachestat_range range;
+	struct cdm_cachestat cs;
+	uint64_t pages;
+
+	*bytes = 0;
+	if (from < 0 || to <= from)
+		return 0;
+	/* shmem allocates whole pages */
+	pos = from / pg * pg;
+	to = to > INT64_MAX - pg ? INT64_MAX / pg * pg : (to + pg - 1) / pg * pg;
+	range.off = (uint64_t)pos;
+	range.len = (uint64_t)(to - pos);
+	if (syscall(__NR_cachestat, fd, &range, &cs, 0) == 0) {
+		/* in memory, or swapped out (shmem counts those as evicted) */
+		pages = cs.nr_cache + cs.nr_evicted;
+		*bytes = range.len - (pages * (uint64_t)pg < range.len ?
+				      pages * (uint64_t)pg : range.len);
+		return 0;
+	}
+	if (errno != ENOSYS)
+		return -errno;
+	return unallocated_seek(fd, pos, to, bytes);
+}
