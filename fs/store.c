@@ -11,9 +11,9 @@
  * existing tmpfs (e.g. /dev/shm).
  */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -573,27 +573,59 @@ void cdm_store_close(struct cdm_fs *fs)
 	fs->store_path = NULL;
 }
 
-/* nftw() has no user pointer; one walk at a time per thread. */
-static __thread uint64_t walk_bytes;
-
-static int add_file(const char *path, const struct stat *st, int type,
-		    struct FTW *ftw)
+/*
+ * Add up the bytes of the regular files under directory @dfd (closed
+ * here).  O_NOATIME: df and the capacity checks must not change the
+ * directories' atime, which users see (tmpfs would not touch it either).
+ */
+static int add_dir(int dfd, uint64_t *bytes)
 {
-	/* each link counts its share, so hard links add up to the file once */
-	if (type == FTW_F && S_ISREG(st->st_mode) && st->st_nlink)
-		walk_bytes += (uint64_t)st->st_blocks * 512 / st->st_nlink;
-	return 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = fdopendir(dfd);
+	int ret = 0;
+
+	if (!d) {
+		ret = -errno;
+		close(dfd);
+		return ret;
+	}
+	while (!ret && (errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
+			if (errno != ENOENT)	/* gone meanwhile: fine */
+				ret = -errno;
+			continue;
+		}
+		/* each link counts its share: links add up to the file once */
+		if (S_ISREG(st.st_mode) && st.st_nlink)
+			*bytes += (uint64_t)st.st_blocks * 512 / st.st_nlink;
+		if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd(d), de->d_name,
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					O_NOATIME | O_CLOEXEC);
+
+			if (fd >= 0)
+				ret = add_dir(fd, bytes);
+			else if (errno != ENOENT)
+				ret = -errno;
+		}
+	}
+	if (!ret && errno)
+		ret = -errno;
+	closedir(d);
+	return ret;
 }
 
 int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes)
 {
-	char path[PATH_MAX];
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", fs->store_path,
-		 fs->devices.dev[devidx].name);
-	walk_bytes = 0;
-	if (nftw(path, add_file, 16, FTW_PHYS | FTW_MOUNT))
-		return errno ? -errno : -EIO;
-	*bytes = walk_bytes;
-	return 0;
+	fd = openat(fs->devfd[devidx], ".", O_RDONLY | O_DIRECTORY |
+		    O_NOATIME | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*bytes = 0;
+	return add_dir(fd, bytes);
 }

@@ -145,7 +145,8 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 mountpoint -q "$MNT" || { cat "$LOG"; exit 1; }
-OWN_STORE=$(findmnt -rn -S cdmfs-store -o TARGET | grep -F "$(basename "$WORK")" | head -n1)
+# findmnt -r writes a '\' in a name (the store's escaping) as \x5c: %b undoes it
+OWN_STORE=$(printf '%b' "$(findmnt -rn -S cdmfs-store -o TARGET | grep -F "${WORK##*.}" | head -n1)")
 check "the daemon mounted its store ($OWN_STORE)" test -n "$OWN_STORE"
 size_kb=$(df -k --output=size "$OWN_STORE" | tail -n1 | tr -d ' ')
 eq "the store is as big as its one device (KiB)" "$size_kb" 65536
