@@ -105,6 +105,22 @@ cdm_umount() {
 	local rc=0
 	[ -n "$DAEMON_PID" ] || return 0
 	umount "$MNT" || umount -l "$MNT"
+	# bounded: a daemon that does not exit is a failure with its threads'
+	# state, not a test that hangs until meson's timeout
+	local i
+	for i in $(seq 600); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		not_ok "daemon $DAEMON_PID still running 30 s after the unmount; its threads:"
+		for t in /proc/"$DAEMON_PID"/task/*; do
+			echo "#   $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null) syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null
+		done
+		tail -n 20 "$LOG" | sed 's/^/#   log: /'
+		kill -9 "$DAEMON_PID"
+	fi
 	wait "$DAEMON_PID" || rc=$?
 	DAEMON_PID=
 	eq "daemon exited cleanly (status)" "$rc" 0
