@@ -118,6 +118,15 @@ void cdm_inode_hold(struct cdm_inode_table *t, struct cdm_inode *inode);
 bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		   uint64_t n);
 size_t cdm_inode_count(struct cdm_inode_table *t);
+/**
+ * Bytes held by regular files of device @devidx that have no name left but
+ * are still open: tmpfs counts them as used until the last close, and so
+ * must df.  After the close they are not counted, although our O_PATH fd
+ * keeps them until the kernel's FORGET arrives (a moment later).  A file
+ * that stays mapped after its last close is not seen (passthrough maps the
+ * backing file; the FUSE inode goes).
+ */
+uint64_t cdm_inode_unlinked_bytes(struct cdm_inode_table *t, uint16_t devidx);
 
 /*
  * "/proc/self/fd/N": reaches the inode behind an O_PATH fd for the calls

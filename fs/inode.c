@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cdmfs.h"
@@ -237,6 +238,33 @@ bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 	pthread_mutex_unlock(&t->lock);
 	free_inode(inode);
 	return true;
+}
+
+/* Open through us now?  Lock order: the table's lock, then the inode's. */
+static bool is_open(struct cdm_inode *inode)
+{
+	bool open;
+
+	pthread_mutex_lock(&inode->lock);
+	open = inode->nopen > 0;
+	pthread_mutex_unlock(&inode->lock);
+	return open;
+}
+
+uint64_t cdm_inode_unlinked_bytes(struct cdm_inode_table *t, uint16_t devidx)
+{
+	uint64_t bytes = 0;
+	struct stat st;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t b = 0; b < t->nbucket; b++)
+		for (struct cdm_inode *i = t->bucket[b]; i; i = i->next)
+			if (i->dev == devidx && is_open(i) &&
+			    !fstat(i->fd, &st) && S_ISREG(st.st_mode) &&
+			    !st.st_nlink)
+				bytes += (uint64_t)st.st_blocks * 512;
+	pthread_mutex_unlock(&t->lock);
+	return bytes;
 }
 
 size_t cdm_inode_count(struct cdm_inode_table *t)

@@ -65,6 +65,7 @@ int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
 		ret = cdm_store_used(fs, devidx, used);
 		if (ret)
 			return ret;
+		*used += cdm_inode_unlinked_bytes(&fs->table, devidx);
 		*size = dev->size;
 		*avail = *used < dev->size ? dev->size - *used : 0;
 	}
