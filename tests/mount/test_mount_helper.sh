@@ -5,8 +5,14 @@
 # gone after umount.
 #
 # Environment: CDMFS (the daemon), MOUNT_CDMFS (the configured helper in the
-# build dir).  The helper is installed as /sbin/mount.cdmfs, a symlink, for
-# the length of the test: mount(8) looks for helpers there only.
+# build dir).  mount(8) looks for helpers in /sbin only: the test runs in a
+# private mount namespace where an overlay adds this build's helper to
+# /sbin, so nothing is installed on the machine, an installed cdmfs is not
+# used, and two clones' runs cannot see each other's helper.
+if [ -z "${CDMFS_HELPER_NS:-}" ]; then
+	command -v unshare >/dev/null || { echo "no unshare(1) (util-linux)"; exit 1; }
+	CDMFS_HELPER_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 
 require_root_fuse
@@ -14,17 +20,13 @@ require_root_fuse
 [ -x "$MOUNT_CDMFS" ] || { echo "$MOUNT_CDMFS: not executable"; exit 1; }
 command -v mount >/dev/null || skip "no mount(8)"
 
-HELPER=/sbin/mount.cdmfs
-LINKED=
-if [ -e "$HELPER" ] || [ -L "$HELPER" ]; then
-	[ "$(readlink -f "$HELPER")" = "$(readlink -f "$MOUNT_CDMFS")" ] ||
-		skip "$HELPER exists and is not this build's helper; not replacing it"
-	LINKED=1	# left over by an interrupted run of this test
-else
-	ln -s "$(readlink -f "$MOUNT_CDMFS")" "$HELPER" 2>/dev/null ||
-		skip "cannot install $HELPER (read-only /sbin?)"
-	LINKED=1
-fi
+sbin=$(readlink -f /sbin)
+mkdir "$WORK/sbin"
+ln -s "$(readlink -f "$MOUNT_CDMFS")" "$WORK/sbin/mount.cdmfs"
+mount -t overlay cdmfs-test-sbin -o "lowerdir=$WORK/sbin:$sbin" "$sbin" || {
+	echo "cannot put this build's mount.cdmfs into /sbin with an overlay"
+	exit 1
+}
 
 # the helper's own search would find an installed cdmfs, not this build's
 export CDMFS_BIN=$CDMFS
@@ -55,11 +57,11 @@ helper_cleanup() {
 		daemon_pids | xargs -r kill
 		wait_daemon_gone
 	fi
-	[ -n "$LINKED" ] && rm -f "$HELPER"
+	umount "$sbin" 2>/dev/null
 	cleanup		# lib.sh's: the store and the work dir
 }
 trap helper_cleanup EXIT
-# a meson timeout must not leave the helper in /sbin or a mount behind
+# a meson timeout must not leave a mount or a daemon behind
 trap 'exit 1' INT TERM
 
 mountpoint -q "$STORE" || mount -t tmpfs -o mode=0755 cdmfs-test-store "$STORE"
