@@ -19,11 +19,35 @@ extra_cleanup() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "/dev/shm/cdmfs-65534-$(systemd-escape --path "$WORK/nb/mnt")" \
+	rm -rf "/dev/shm/cdmfs-65534-$(escape_path "$WORK/nb/mnt")" \
 		"$WORK/victim"
 	cleanup
 }
 trap extra_cleanup EXIT
+
+# escape_path PATH: the name systemd-escape --path gives PATH (systemd.unit(5),
+# "String Escaping"), written out here: a clean root has no systemd
+escape_path() {
+	python3 - "$1" <<'PY'
+import sys
+p = "/".join(c for c in sys.argv[1].split("/") if c)
+out = []
+for i, ch in enumerate(p):
+    if ch == "/":
+        out.append("-")
+    elif ch.isascii() and (ch.isalnum() or ch in ":_" or (ch == "." and i > 0)):
+        out.append(ch)
+    else:
+        out.extend("\\x%02x" % b for b in ch.encode())
+print("".join(out) or "-")
+PY
+}
+if command -v systemd-escape >/dev/null; then
+	for p in "$WORK/x/a-b" "/a b/.c/d\\e"; do
+		eq "escape_path agrees with systemd-escape --path for '$p'" \
+			"$(escape_path "$p")" "$(systemd-escape --path "$p")"
+	done
+fi
 
 # start_extra MNT LOG OPTS: a daemon in the foreground; sets XPID.  Returns
 # 0 once MNT is a mount point (at once if it is one already), 1 if the
@@ -100,9 +124,9 @@ ab2=$WORK/x/a/b
 start_extra "$ab1" "$WORK/ab1.log" "sim=gpu0:64M"
 pid1=$XPID
 check "first daemon mounted $ab1" mountpoint -q "$ab1"
-want1="/run/cdmfs/$(systemd-escape --path "$ab1")"
+want1="/run/cdmfs/$(escape_path "$ab1")"
 echo one >"$ab1/gpu0/f1"
-check "its store is the tmpfs named as systemd-escape --path names it: $want1" \
+check "its store is the tmpfs named as escape_path names it: $want1" \
 	sh -c "mountpoint -q '$want1' && test -f '$want1/gpu0/f1'"
 start_extra "$ab1" "$WORK/ab1-again.log" "sim=gpu0:64M"
 refused "$XPID" "$WORK/ab1-again.log" "in use by another cdmfs daemon" \
@@ -114,7 +138,7 @@ echo "--- store names are injective: $ab1 and $ab2 get two stores"
 start_extra "$ab2" "$WORK/ab2.log" "sim=gpu0:64M"
 pid2=$XPID
 check "second daemon mounted $ab2" mountpoint -q "$ab2"
-want2="/run/cdmfs/$(systemd-escape --path "$ab2")"
+want2="/run/cdmfs/$(escape_path "$ab2")"
 check "the stores differ" test "$want1" != "$want2"
 check "$ab2 does not see $ab1's file" test ! -e "$ab2/gpu0/f1"
 echo two >"$ab2/gpu0/f2"
@@ -133,7 +157,7 @@ if id nobody >/dev/null 2>&1; then
 	mkdir -p "$WORK/nb/mnt" "$WORK/victim"
 	chmod 1777 "$WORK/victim"	# an attacker's directory: anyone may write
 	chown 65534 "$WORK/nb/mnt"
-	shm="/dev/shm/cdmfs-65534-$(systemd-escape --path "$WORK/nb/mnt")"
+	shm="/dev/shm/cdmfs-65534-$(escape_path "$WORK/nb/mnt")"
 	rm -rf "$shm"
 	ln -s "$WORK/victim" "$shm"
 	out=$(timeout 20 $nb "$CDMFS" -f -o sim=x:16M "$WORK/nb/mnt" 2>&1)
