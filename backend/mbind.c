@@ -77,6 +77,25 @@ static int populate_resident(char *addr, size_t len, unsigned char *vec)
 }
 
 /*
+ * The node of each resident page of [addr, addr+len) (bit 0 of @vec), as
+ * move_pages() answers for pages mapped in us: fills @addrs and @status
+ * (room for len / page size each) and returns how many, or -errno.
+ */
+static long resident_nodes(char *addr, size_t len, const unsigned char *vec,
+			   void **addrs, int *status)
+{
+	size_t pg = page_size();
+	long n = 0;
+
+	for (size_t i = 0; i < len / pg; i++)
+		if (vec[i] & 1)
+			addrs[n++] = addr + i * pg;
+	if (n && move_pages(0, (unsigned long)n, addrs, NULL, status, 0))
+		return -errno;
+	return n;
+}
+
+/*
  * MPOL_DEFAULT (devices with no node of their own, i.e. simulated): the
  * pages belong on the local node, as mbind(MPOL_DEFAULT, MOVE_ALL) would put
  * them, but that copies every page, those already there too.  Move only the
@@ -85,10 +104,11 @@ static int populate_resident(char *addr, size_t len, unsigned char *vec)
 static int move_to_local(char *addr, size_t len, const unsigned char *vec,
 			 uint64_t *moved)
 {
-	size_t pg = page_size(), n = 0, k = 0;
+	size_t pg = page_size(), k = 0;
 	unsigned int cpu, local;
 	void **addrs;
 	int *status, *to, ret = 0;
+	long nres;
 
 	if (getcpu(&cpu, &local))
 		return -errno;
@@ -99,14 +119,12 @@ static int move_to_local(char *addr, size_t len, const unsigned char *vec,
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < len / pg; i++)
-		if (vec[i] & 1)
-			addrs[n++] = addr + i * pg;
-	if (n && move_pages(0, n, addrs, NULL, status, 0)) {
-		ret = -errno;
+	nres = resident_nodes(addr, len, vec, addrs, status);
+	if (nres < 0) {
+		ret = (int)nres;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < (size_t)nres; i++)
 		if (status[i] >= 0 && (unsigned int)status[i] != local) {
 			addrs[k] = addrs[i];
 			to[k++] = (int)local;
@@ -135,8 +153,8 @@ out:
 static long count_outside(char *addr, size_t len, const unsigned char *vec,
 			  const struct cdm_nodemask *nodes)
 {
-	size_t pg = page_size(), n = 0;
-	long out = 0;
+	size_t pg = page_size();
+	long n, out = 0;
 	void **addrs;
 	int *status;
 
@@ -146,14 +164,12 @@ static long count_outside(char *addr, size_t len, const unsigned char *vec,
 		out = -ENOMEM;
 		goto done;
 	}
-	for (size_t i = 0; i < len / pg; i++)
-		if (vec[i] & 1)
-			addrs[n++] = addr + i * pg;
-	if (n && move_pages(0, n, addrs, NULL, status, 0)) {
-		out = -errno;
+	n = resident_nodes(addr, len, vec, addrs, status);
+	if (n < 0) {
+		out = n;
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (long i = 0; i < n; i++)
 		if (status[i] >= 0 && !cdm_nodemask_test(nodes, status[i]))
 			out++;
 done:
