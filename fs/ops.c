@@ -1343,16 +1343,16 @@ static void cdm_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 /*
  * df on a device directory shows that device; on the root, all of them
- * added up.  Used is what the device holds (a simulated one overfilled
- * through passthrough shows it all), Avail what can still go in: also
- * bounded by the store's own limit, so Size is Used + Avail.  Inode
- * counts are the store's.
+ * added up.  Size is the device's size, Avail what can still go in (also
+ * bounded by the store's own limit), and Size grows to Used + Avail when a
+ * simulated device was overfilled through passthrough, so Used shows all it
+ * holds.  Inode counts are the store's.
  */
 static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	uint64_t size, used = 0, avail = 0, shared = 0;
+	uint64_t size, total = 0, used = 0, avail = 0, shared = 0;
 	struct statvfs sv;
 	int ret = 0;
 
@@ -1367,6 +1367,7 @@ static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 		if (inode->dev != CDM_NO_DEVICE && i != inode->dev)
 			continue;
 		ret = cdm_device_usage(fs, (uint16_t)i, &size, &u, &a);
+		total += size;
 		used += u;
 		if (fs->devices.dev[i].kind == CDM_KIND_COHERENT)
 			avail += a;
@@ -1380,7 +1381,7 @@ static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	sv.f_bsize = sv.f_frsize = 4096;
-	sv.f_blocks = (used + avail) / 4096;
+	sv.f_blocks = (total > used + avail ? total : used + avail) / 4096;
 	sv.f_bfree = sv.f_bavail = avail / 4096;
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
