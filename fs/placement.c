@@ -146,13 +146,24 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
 	int ret;
 
+	struct cdm_policy own;
+	ino_t dino;
+	dev_t ddev;
+
 	if (dev == CDM_NO_DEVICE)
 		return -ENODATA;
-	ret = own_policy(fs, inode->fd, p);
+	ret = device_policy(fs, dev, p, &dino, &ddev);
+	if (ret < 0)
+		return ret;
+	/* the device directory itself: cached, as each create asks for it */
+	if (inode->src_ino == dino && inode->src_dev == ddev)
+		return 0;
+	ret = own_policy(fs, inode->fd, &own);
+	if (ret < 0)
+		return ret;
 	if (ret)
-		return ret < 0 ? ret : 0;
-	ret = device_policy(fs, dev, p, NULL, NULL);
-	return ret < 0 ? ret : 0;
+		*p = own;
+	return 0;
 }
 
 /*
