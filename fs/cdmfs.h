@@ -260,6 +260,9 @@ struct cdm_fs {
 	/* set before the first request; for calls made without a request */
 	struct fuse_session *se;
 	struct cdm_capacity cap;
+	/* each device directory's own policy, cached (placement.c) */
+	pthread_mutex_t devpol_lock;
+	struct cdm_devpolicy *devpol;	/* protected by devpol_lock */
 };
 
 extern const struct fuse_lowlevel_ops cdm_oper;
@@ -282,6 +285,10 @@ void cdm_store_lock_owner(struct cdm_fs *fs);
 int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes);
 
 /* placement.c */
+struct cdm_devpolicy;
+/** Set up and tear down the cache of the device directories' policies. */
+int cdm_placement_open(struct cdm_fs *fs);
+void cdm_placement_close(struct cdm_fs *fs);
 /** The policy @inode follows; -ENODATA for the root. */
 int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			 struct cdm_policy *p);

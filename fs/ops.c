@@ -897,6 +897,15 @@ static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 	}
 	if (inode->backing_id) {
 		fi->backing_id = inode->backing_id;
+		/*
+		 * No FLUSH at close, a synchronous round trip for nothing:
+		 * the data is in the backing file (mmap too maps it, the FUSE
+		 * page cache stays empty), cdm_flush has nothing to do, and
+		 * POSIX locks are the kernel's (no FUSE_CAP_POSIX_LOCKS).
+		 * Through the daemon, FLUSH is kept: the kernel writes pages
+		 * dirtied through mmap back before it, so the store has them.
+		 */
+		fi->noflush = 1;
 		inode->datapath = CDM_DATAPATH_PASSTHROUGH;
 		cdm_stat_inc(fs, CDM_STAT_PASSTHROUGH_OPENS);
 	} else {

@@ -44,27 +44,137 @@ static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)
 	return 1;
 }
 
+/*
+ * Each device directory's own policy, cached: every create in a device
+ * follows it, and the daemon is the only writer of its store, so
+ * cdm_set_policy() of a directory drops the entry after it wrote the xattr.
+ * @gen orders that against a reader that read the xattr before: such a
+ * reader stores nothing.
+ */
+struct cdm_devpolicy {
+	bool valid;
+	bool has;			/* the directory has a policy of its own */
+	struct cdm_policy p;
+	ino_t ino;			/* the directory's backing inode */
+	dev_t dev;
+	uint64_t gen;
+};
+
+int cdm_placement_open(struct cdm_fs *fs)
+{
+	fs->devpol = calloc(fs->devices.count ? fs->devices.count : 1,
+			    sizeof(*fs->devpol));
+	if (!fs->devpol)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->devpol_lock, NULL);
+	return 0;
+}
+
+void cdm_placement_close(struct cdm_fs *fs)
+{
+	if (!fs->devpol)
+		return;
+	pthread_mutex_destroy(&fs->devpol_lock);
+	free(fs->devpol);
+	fs->devpol = NULL;
+}
+
+/* Drop the cached policy of device @dev's directory (it may have changed). */
+static void forget_device_policy(struct cdm_fs *fs, uint16_t dev)
+{
+	if (!fs->devpol)
+		return;
+	pthread_mutex_lock(&fs->devpol_lock);
+	fs->devpol[dev].valid = false;
+	fs->devpol[dev].gen++;
+	pthread_mutex_unlock(&fs->devpol_lock);
+}
+
+/*
+ * The policy device @dev's directory gives the files that follow it: 1
+ * and its own, 0 and bind:<device>, or -errno.  Fills *@ino and *@sdev
+ * with the directory's backing inode when they are not NULL.
+ */
+static int device_policy(struct cdm_fs *fs, uint16_t dev,
+			 struct cdm_policy *p, ino_t *ino, dev_t *sdev)
+{
+	struct cdm_devpolicy *c = fs->devpol ? &fs->devpol[dev] : NULL;
+	struct cdm_devpolicy fresh = { 0 };
+	struct stat st;
+	uint64_t gen = 0;
+	int ret;
+
+	if (c) {
+		pthread_mutex_lock(&fs->devpol_lock);
+		fresh = *c;
+		gen = c->gen;
+		pthread_mutex_unlock(&fs->devpol_lock);
+	}
+	if (!fresh.valid) {
+		if (fstat(fs->devfd[dev], &st))
+			return -errno;
+		ret = own_policy(fs, fs->devfd[dev], &fresh.p);
+		if (ret < 0)
+			return ret;
+		fresh.has = ret;
+		fresh.ino = st.st_ino;
+		fresh.dev = st.st_dev;
+		fresh.valid = true;
+		if (c) {
+			pthread_mutex_lock(&fs->devpol_lock);
+			if (c->gen == gen) {
+				fresh.gen = gen;
+				*c = fresh;
+			}
+			pthread_mutex_unlock(&fs->devpol_lock);
+		}
+	}
+	if (fresh.has)
+		*p = fresh.p;
+	else
+		cdm_policy_default(p, dev);
+	if (ino)
+		*ino = fresh.ino;
+	if (sdev)
+		*sdev = fresh.dev;
+	return fresh.has;
+}
+
 int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			 struct cdm_policy *p)
 {
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
 	int ret;
 
+	struct cdm_policy own;
+	ino_t dino;
+	dev_t ddev;
+
 	if (dev == CDM_NO_DEVICE)
 		return -ENODATA;
-	ret = own_policy(fs, inode->fd, p);
+	ret = device_policy(fs, dev, p, &dino, &ddev);
+	if (ret < 0)
+		return ret;
+	/* the device directory itself: cached, as each create asks for it */
+	if (inode->src_ino == dino && inode->src_dev == ddev)
+		return 0;
+	ret = own_policy(fs, inode->fd, &own);
+	if (ret < 0)
+		return ret;
 	if (ret)
-		return ret < 0 ? ret : 0;
-	ret = own_policy(fs, fs->devfd[dev], p);
-	if (ret)
-		return ret < 0 ? ret : 0;
-	cdm_policy_default(p, dev);
+		*p = own;
 	return 0;
 }
 
-/* Bind the future pages of backing object @fd of device @dev to @p. */
+/*
+ * Bind the future pages of backing object @fd of device @dev to @p.  A
+ * @fresh file (no page, no binding yet) needs no mbind for MPOL_DEFAULT:
+ * a new tmpfs inode has no shared policy (the store is mounted without
+ * mpol=), which is what mbind(MPOL_DEFAULT) leaves; that spares the map
+ * and unmap of the whole policy span for each file of a simulated device.
+ */
 static int apply(struct cdm_fs *fs, const struct cdm_policy *p, uint16_t dev,
-		 int fd)
+		 int fd, bool fresh)
 {
 	struct cdm_placement pl;
 	int ret;
@@ -74,20 +184,39 @@ static int apply(struct cdm_fs *fs, const struct cdm_policy *p, uint16_t dev,
 		return ret;
 	if (pl.region)
 		return cdm_cdmkm_place(fd, pl.place, pl.nid);
+	if (fresh && pl.mode == MPOL_DEFAULT)
+		return 0;
 	return cdm_mbind_fd(fd, pl.mode, &pl.nodes, 0);
 }
 
 int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		  bool regular)
 {
+	uint16_t dev = parent->dev;	/* once: a rename may change it */
 	struct cdm_policy p;
 	char path[CDM_PROCFD_MAX], buf[CDM_POLICY_STRLEN];
-	int ret;
+	ino_t dino;
+	dev_t ddev;
+	int copy;
 
-	ret = own_policy(fs, parent->fd, &p);
-	if (ret < 0)
-		return ret;
-	if (ret) {
+	if (dev == CDM_NO_DEVICE)
+		return -EPERM;
+	/* most files are made right in their device directory: cached */
+	copy = device_policy(fs, dev, &p, &dino, &ddev);
+	if (copy < 0)
+		return copy;
+	if (parent->src_ino != dino || parent->src_dev != ddev) {
+		struct cdm_policy own;
+
+		/* without a policy of its own, @parent follows its device */
+		copy = own_policy(fs, parent->fd, &own);
+		if (copy < 0)
+			return copy;
+		if (copy)
+			p = own;
+	}
+	/* the parent's own policy is copied (inherit at creation) */
+	if (copy) {
 		int n = cdm_policy_format(&p, &fs->devices, buf, sizeof(buf));
 
 		cdm_procfd(path, fd);
@@ -96,15 +225,7 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 	}
 	if (!regular)
 		return 0;
-	if (!ret) {
-		/* the parent is a device dir or follows one */
-		struct cdm_inode child = { .fd = fd, .dev = parent->dev };
-
-		ret = cdm_effective_policy(fs, &child, &p);
-		if (ret < 0)
-			return ret;
-	}
-	return apply(fs, &p, parent->dev, fd);
+	return apply(fs, &p, dev, fd, true);
 }
 
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
@@ -169,7 +290,7 @@ static void restore_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	if (!ret)
 		ret = cdm_effective_policy(fs, inode, &p);
 	if (!ret)
-		ret = apply(fs, &p, dev, fd);
+		ret = apply(fs, &p, dev, fd, false);
 	if (ret)
 		cdm_log(LOG_ERR, "inode %llu: cannot restore its policy after a failed change: %s",
 			(unsigned long long)inode->src_ino, strerror(-ret));
@@ -210,15 +331,19 @@ static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 	cdm_procfd(path, inode->fd);
 	if (S_ISDIR(st.st_mode)) {
 		if (p.mode == CDM_POLICY_INHERIT) {
-			if (removexattr(path, CDM_XATTR_POLICY) && errno != ENODATA)
-				return -errno;
-			return 0;
+			ret = removexattr(path, CDM_XATTR_POLICY) &&
+			      errno != ENODATA ? -errno : 0;
+		} else {
+			n = cdm_policy_format(&p, &fs->devices, text,
+					      sizeof(text));
+			if (n < 0)
+				return n;
+			ret = setxattr(path, CDM_XATTR_POLICY, text, (size_t)n,
+				       0) ? -errno : 0;
 		}
-		n = cdm_policy_format(&p, &fs->devices, text, sizeof(text));
-		if (n < 0)
-			return n;
-		return setxattr(path, CDM_XATTR_POLICY, text, (size_t)n, 0) ?
-			       -errno : 0;
+		/* after the write: it may be the device's own directory */
+		forget_device_policy(fs, dev);
+		return ret;
 	}
 
 	/* a regular file: its pages move; check the target has room */
@@ -238,11 +363,9 @@ static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 		goto out;
 	if (p.mode == CDM_POLICY_INHERIT) {
 		/* it will follow its device: check that has room first */
-		ret = own_policy(fs, fs->devfd[dev], &p);
+		ret = device_policy(fs, dev, &p, NULL, NULL);
 		if (ret < 0)
 			goto out;
-		if (!ret)
-			cdm_policy_default(&p, dev);
 		ret = check_move(fs, inode, &p, &st);
 		if (ret)
 			goto out;
@@ -265,7 +388,7 @@ static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 	 * old ones.  The kernel's inode lock keeps setters of one file in
 	 * turn, so this binding and the migration's target agree.
 	 */
-	ret = apply(fs, &p, dev, fd);
+	ret = apply(fs, &p, dev, fd, false);
 	if (ret)
 		goto err_restore;
 	ret = cdm_migrate_start(fs, inode, &p, &before,
