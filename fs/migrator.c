@@ -382,13 +382,9 @@ static void name_of(struct cdm_inode *inode, char *buf, size_t len)
 		buf[n] = '\0';
 }
 
-/* Put @m, which a worker gave up for a turn, at the back of the queue. */
-static void requeue(struct cdm_fs *fs, struct cdm_migration *m)
+/* Append @m to the queue and wake a worker.  Under mg->lock. */
+static void queue_tail(struct cdm_migrator *mg, struct cdm_migration *m)
 {
-	struct cdm_migrator *mg = &fs->migrator;
-
-	/* also when stopping: cdm_migrator_stop() drains the queue */
-	pthread_mutex_lock(&mg->lock);
 	m->next = NULL;
 	if (mg->tail)
 		mg->tail->next = m;
@@ -396,6 +392,16 @@ static void requeue(struct cdm_fs *fs, struct cdm_migration *m)
 		mg->head = m;
 	mg->tail = m;
 	pthread_cond_signal(&mg->cond);
+}
+
+/* Put @m, which a worker gave up for a turn, at the back of the queue. */
+static void requeue(struct cdm_fs *fs, struct cdm_migration *m)
+{
+	struct cdm_migrator *mg = &fs->migrator;
+
+	/* also when stopping: cdm_migrator_stop() drains the queue */
+	pthread_mutex_lock(&mg->lock);
+	queue_tail(mg, m);
 	pthread_mutex_unlock(&mg->lock);
 }
 
@@ -549,13 +555,7 @@ static int enqueue(struct cdm_fs *fs, struct cdm_migration *m)
 		if (ret)
 			goto out;
 	}
-	m->next = NULL;
-	if (mg->tail)
-		mg->tail->next = m;
-	else
-		mg->head = m;
-	mg->tail = m;
-	pthread_cond_signal(&mg->cond);
+	queue_tail(mg, m);
 out:
 	pthread_mutex_unlock(&mg->lock);
 	return ret;

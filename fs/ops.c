@@ -986,11 +986,30 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		release_file(NULL, fs, inode, fi);
 }
 
+/*
+ * Open backing @fd for @inode (entry @e, one lookup taken) and reply to a
+ * create or tmpfile.  On a failed reply the kernel has no open file and
+ * req is freed: undo the open and the lookup.
+ */
+static void reply_create(fuse_req_t req, struct cdm_inode *inode,
+			 struct fuse_entry_param *e, struct fuse_file_info *fi,
+			 int fd)
+{
+	struct cdm_fs *fs = cdm_fs_of(req);
+
+	setup_datapath(req, inode, fi, fd);
+	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
+	if (fuse_reply_create(req, e, fi) < 0) {
+		release_file(NULL, fs, inode, fi);
+		forget_one(fs, e->ino, 1);
+	}
+}
+
 static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *parent = cdm_inode_of(req, parent_ino), *inode;
+	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 	struct fuse_entry_param e;
 	bool created = true;
 	int fd, ret;
@@ -1028,14 +1047,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	ret = do_lookup(fs, parent, name, &e);
 	if (ret)
 		goto err_unlink;
-	inode = cdm_inode_of(req, e.ino);
-	setup_datapath(req, inode, fi, fd);
-	e.attr_timeout = attr_timeout(fs, inode, &e.attr);
-	/* on failure the kernel has no open file (and req is freed): undo */
-	if (fuse_reply_create(req, &e, fi) < 0) {
-		release_file(NULL, fs, inode, fi);
-		forget_one(fs, e.ino, 1);
-	}
+	reply_create(req, cdm_inode_of(req, e.ino), &e, fi, fd);
 	return;
 err_unlink:
 	if (created)
@@ -1096,12 +1108,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 		goto err_close;
 	}
 	e.ino = ino_of(fs, inode);
-	setup_datapath(req, inode, fi, fd);
-	e.attr_timeout = attr_timeout(fs, inode, &e.attr);
-	if (fuse_reply_create(req, &e, fi) < 0) {
-		release_file(NULL, fs, inode, fi);
-		forget_one(fs, e.ino, 1);
-	}
+	reply_create(req, inode, &e, fi, fd);
 	return;
 err_close:
 	close(fd);
