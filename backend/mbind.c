@@ -226,7 +226,8 @@ static int window_nodes(int fd, off_t off, size_t len, unsigned char *vec,
 			void **addrs, int *status, uint64_t *pages,
 			uint64_t *other)
 {
-	size_t pg = page_size(), n = 0;
+	size_t pg = page_size();
+	long n = 0;
 	char *addr;
 	int ret;
 
@@ -235,12 +236,12 @@ static int window_nodes(int fd, off_t off, size_t len, unsigned char *vec,
 	if (addr == MAP_FAILED)
 		return -errno;
 	ret = populate_resident(addr, len, vec);
-	for (size_t i = 0; !ret && i < len / pg; i++)
-		if (vec[i] & 1)
-			addrs[n++] = addr + i * pg;
-	if (!ret && n && move_pages(0, n, addrs, NULL, status, 0))
-		ret = -errno;
-	for (size_t i = 0; !ret && i < n; i++) {
+	if (!ret) {
+		n = resident_nodes(addr, len, vec, addrs, status);
+		if (n < 0)
+			ret = (int)n;
+	}
+	for (long i = 0; !ret && i < n; i++) {
 		if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
 			pages[status[i]]++;
 		else
