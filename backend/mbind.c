@@ -178,23 +178,39 @@ done:
 	return out;
 }
 
+/*
+ * Map [off, off+len) of @fd (len rounded up to whole pages, written back)
+ * and fault in its resident pages (bit 0 of @vec, filled here), holes
+ * left alone.  0 with *@addr mapped, or -errno with nothing mapped.
+ */
+static int map_resident(int fd, off_t off, size_t *len, unsigned char *vec,
+			char **addr)
+{
+	size_t pg = page_size();
+	int ret;
+
+	*len = (*len + pg - 1) / pg * pg;
+	*addr = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, off);
+	if (*addr == MAP_FAILED)
+		return -errno;
+	ret = populate_resident(*addr, *len, vec);
+	if (ret)
+		munmap(*addr, *len);
+	return ret;
+}
+
 int cdm_move_range(int fd, off_t off, size_t len, int mode,
 		   const struct cdm_nodemask *nodes, unsigned char *vec,
 		   uint64_t *moved)
 {
-	size_t pg = page_size();
 	long before = 0, after = 0;
 	char *addr;
 	int ret;
 
 	*moved = 0;
-	len = (len + pg - 1) / pg * pg;
-	addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
-	if (addr == MAP_FAILED)
-		return -errno;
-	ret = populate_resident(addr, len, vec);
+	ret = map_resident(fd, off, &len, vec, &addr);
 	if (ret)
-		goto out;
+		return ret;
 	if (mode == MPOL_DEFAULT) {
 		ret = move_to_local(addr, len, vec, moved);
 		goto out;
@@ -226,21 +242,16 @@ static int window_nodes(int fd, off_t off, size_t len, unsigned char *vec,
 			void **addrs, int *status, uint64_t *pages,
 			uint64_t *other)
 {
-	size_t pg = page_size();
 	long n = 0;
 	char *addr;
 	int ret;
 
-	len = (len + pg - 1) / pg * pg;
-	addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
-	if (addr == MAP_FAILED)
-		return -errno;
-	ret = populate_resident(addr, len, vec);
-	if (!ret) {
-		n = resident_nodes(addr, len, vec, addrs, status);
-		if (n < 0)
-			ret = (int)n;
-	}
+	ret = map_resident(fd, off, &len, vec, &addr);
+	if (ret)
+		return ret;
+	n = resident_nodes(addr, len, vec, addrs, status);
+	if (n < 0)
+		ret = (int)n;
 	for (long i = 0; !ret && i < n; i++) {
 		if (status[i] >= 0 && status[i] < CDM_MAX_NODES)
 			pages[status[i]]++;
