@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkm.h"
+#include "cdmfs/cdmkmio.h"
 #include "cdmfs/log.h"
 
 #define HEALTH_PERIOD_MS 1000
@@ -34,7 +34,7 @@ static unsigned int walk_files;
 static int report_lost(const char *path, const struct stat *st, int type,
 		       struct FTW *ftw)
 {
-	struct cdmkm_residency res;
+	struct cdmkm_usage res;
 	int fd;
 
 	if (type != FTW_F || !S_ISREG(st->st_mode))
@@ -42,10 +42,14 @@ static int report_lost(const char *path, const struct stat *st, int type,
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (!cdm_cdmkm_residency(fd, &res) && res.lost) {
-		cdm_log(LOG_ERR, "device %s: %s lost %llu bytes", walk_device,
-			path + walk_prefix, (unsigned long long)res.lost);
-		walk_files++;
+	if (!cdmkm_usage_get(fd, &res)) {
+		if (res.lost) {
+			cdm_log(LOG_ERR, "device %s: %s lost %llu bytes",
+				walk_device, path + walk_prefix,
+				(unsigned long long)res.lost);
+			walk_files++;
+		}
+		cdmkm_usage_free(&res);
 	}
 	close(fd);
 	return 0;
@@ -87,7 +91,7 @@ static void *health_thread(void *arg)
 			const struct cdm_device *d = &fs->devices.dev[i];
 
 			if (d->kind != CDM_KIND_COHERENT ||
-			    cdm_cdmkm_region(d->name, &r) ||
+			    cdmkm_region_find(d->name, &r) ||
 			    r.state == h->state[i])
 				continue;
 			h->state[i] = r.state;

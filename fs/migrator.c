@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkm.h"
+#include "cdmfs/cdmkmio.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
 #include "migrate.h"
@@ -149,12 +149,12 @@ struct migrate_ctx {
 static int migrate_move_region(struct migrate_ctx *c, off_t off, size_t len,
 			       uint64_t *moved)
 {
-	uint64_t bytes = 0;
-	off_t failed;
+	uint64_t bytes = 0, failed;
 	int r;
 
-	r = cdm_cdmkm_migrate(c->fd, off, len, c->pl.place != CDMKM_PLACE_RAM,
-			      c->pl.nid, &bytes, &failed);
+	r = cdmkm_migrate(c->fd, (uint64_t)off, len,
+			  c->pl.place != CDMKM_PLACE_RAM, c->pl.nid, &bytes,
+			  &failed);
 	*moved += bytes;
 	if (r == -ENOSPC && c->pl.place == CDMKM_PLACE_PREFERRED)
 		r = 0;
@@ -311,7 +311,7 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 	 */
 	ret = cdm_policy_placement(p, &fs->devices, m->inode->dev, &c.pl);
 	if (!ret)
-		ret = c.pl.region ? cdm_cdmkm_place(fd, c.pl.place, c.pl.nid) :
+		ret = c.pl.region ? cdmkm_place(fd, c.pl.place, c.pl.nid) :
 				    cdm_mbind_fd(fd, c.pl.mode, &c.pl.nodes, 0);
 	if (!ret && fstat(fd, &st))
 		ret = -errno;

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkm.h"
+#include "cdmfs/cdmkmio.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
 
@@ -183,7 +183,7 @@ static int apply(struct cdm_fs *fs, const struct cdm_policy *p, uint16_t dev,
 	if (ret)
 		return ret;
 	if (pl.region)
-		return cdm_cdmkm_place(fd, pl.place, pl.nid);
+		return cdmkm_place(fd, pl.place, pl.nid);
 	if (fresh && pl.mode == MPOL_DEFAULT)
 		return 0;
 	return cdm_mbind_fd(fd, pl.mode, &pl.nodes, 0);
@@ -471,11 +471,11 @@ static int region_residency(struct cdm_fs *fs, uint16_t dev,
 			    const struct cdm_policy *p, int fd, uint64_t *bytes,
 			    uint64_t *drift, uint64_t *lost)
 {
-	struct cdmkm_residency res;
+	struct cdmkm_usage res;
 	struct cdm_placement pl;
 	int ret;
 
-	ret = cdm_cdmkm_residency(fd, &res);
+	ret = cdmkm_usage_get(fd, &res);
 	if (ret)
 		return ret;
 	if (cdm_policy_placement(p, &fs->devices, dev, &pl))
@@ -485,18 +485,19 @@ static int region_residency(struct cdm_fs *fs, uint16_t dev,
 	*drift = 0;
 	if (pl.place == CDMKM_PLACE_RAM)
 		*drift += res.device;
-	for (int n = 0; n < CDMKM_MAX_NODES; n++) {
+	for (uint32_t n = 0; n < res.nr_nodes; n++) {
 		int d;
 
 		if (!res.ram[n])
 			continue;
-		d = device_of_node(fs, n);
+		d = device_of_node(fs, (int)n);
 		if (d >= 0)
 			bytes[d] += res.ram[n];
 		if (pl.place == CDMKM_PLACE_DEVICE ||
-		    (pl.place == CDMKM_PLACE_RAM && pl.nid >= 0 && pl.nid != n))
+		    (pl.place == CDMKM_PLACE_RAM && pl.nid >= 0 && pl.nid != (int)n))
 			*drift += res.ram[n];
 	}
+	cdmkm_usage_free(&res);
 	return 0;
 }
 
@@ -578,7 +579,7 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 		total += pages[n];
 		if (mode == MPOL_DEFAULT)
 			continue;
-		d = device_of_node(fs, n);
+		d = device_of_node(fs, (int)n);
 		if (d >= 0)
 			bytes[d] += pages[n] * pg;
 		if (!cdm_nodemask_test(&nodes, n))

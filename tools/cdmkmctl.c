@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
+#include <stdbool.h>
 #include <unistd.h>
 
-#include "cdmfs/cdmkm.h"
+#include "cdmfs/cdmkmio.h"
 #include "cdmfs/size.h"
 
 static const char *prog = "cdmkmctl";
@@ -76,14 +76,11 @@ static int parse_target(const char *s, uint32_t *mode, int32_t *nid)
 	return *end || *nid < 0 ? -1 : 0;
 }
 
-static int ctl_open(void)
+static int ctl_failed(int err)
 {
-	int fd = open(CDMKM_CTL_PATH, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		fprintf(stderr, "%s: %s: %s (is the cdmkm module loaded?)\n",
-			prog, CDMKM_CTL_PATH, strerror(errno));
-	return fd;
+	fprintf(stderr, "%s: %s: %s (is the cdmkm module loaded?)\n", prog,
+		CDMKM_CTL_PATH, strerror(-err));
+	return 1;
 }
 
 static const char *state_name(uint32_t state)
@@ -99,40 +96,34 @@ static const char *state_name(uint32_t state)
 static int cmd_list(void)
 {
 	struct cdmkm_region r;
-	int fd = ctl_open();
+	int fd = cdmkm_ctl_open(O_RDONLY), ret;
 	uint32_t i;
 
 	if (fd < 0)
-		return 1;
+		return ctl_failed(fd);
 	printf("%-12s %-12s %10s %4s %-8s %10s %10s %6s %6s\n", "NAME", "START",
 	       "SIZE", "NODE", "STATE", "USED", "LOST", "FILES", "MOUNTS");
-	for (i = 0;; i++) {
-		memset(&r, 0, sizeof(r));
-		r.index = i;
-		if (ioctl(fd, CDMKM_IOC_REGION_INFO, &r) < 0)
-			break;
+	for (i = 0; !(ret = cdmkm_region_at(fd, i, &r)); i++) {
 		printf("%-12s %#-12" PRIx64 " %10" PRIu64 " %4d %-8s %10" PRIu64
 		       " %10" PRIu64 " %6u %6u\n", r.name, (uint64_t)r.start,
 		       (uint64_t)r.size, r.nid, state_name(r.state),
 		       (uint64_t)r.used, (uint64_t)r.lost, r.files, r.mounts);
 	}
-	if (errno != ENOENT)
-		return die("region info", errno);
 	close(fd);
-	return 0;
+	return ret == -ENOENT ? 0 : die("region info", -ret);
 }
 
-static int cmd_region(int cmd, int argc, char **argv)
+static int cmd_region(bool add, int argc, char **argv)
 {
 	struct cdmkm_region r = { .nid = -1 };
 	uint64_t start, size;
 	char *end;
-	int fd, ret = 0;
+	int ret;
 
 	if (argc < 1 || strlen(argv[0]) >= sizeof(r.name))
 		usage();
 	strcpy(r.name, argv[0]);
-	if (cmd == CDMKM_IOC_ADD_REGION) {
+	if (add) {
 		if (argc < 3 || argc > 4 || parse_size(argv[1], &start) ||
 		    parse_size(argv[2], &size))
 			usage();
@@ -146,48 +137,38 @@ static int cmd_region(int cmd, int argc, char **argv)
 	} else if (argc != 1) {
 		usage();
 	}
-	fd = ctl_open();
-	if (fd < 0)
-		return 1;
-	if (ioctl(fd, cmd, &r) < 0)
-		ret = die(r.name, errno);
-	close(fd);
-	return ret;
+	ret = add ? cdmkm_region_add(&r) : cdmkm_region_del(r.name);
+	if (ret == -ENOENT)
+		return ctl_failed(ret);
+	return ret ? die(r.name, -ret) : 0;
 }
 
 static int cmd_fail(int argc, char **argv)
 {
-	struct cdmkm_fail f = { 0 };
-	int fd, ret = 0;
+	uint64_t moved, lost;
+	int ret;
 
-	if (argc != 2 || strlen(argv[0]) >= sizeof(f.name))
+	if (argc != 2 || (strcmp(argv[1], "evacuate") && strcmp(argv[1], "dead")))
 		usage();
-	strcpy(f.name, argv[0]);
-	if (!strcmp(argv[1], "evacuate"))
-		f.mode = CDMKM_FAIL_EVACUATE;
-	else if (!strcmp(argv[1], "dead"))
-		f.mode = CDMKM_FAIL_DEAD;
-	else
-		usage();
-	fd = ctl_open();
-	if (fd < 0)
+	ret = cdmkm_fail(argv[0], argv[1], &moved, &lost);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "%s: /sys/kernel/debug/cdmkm/fail: %s (debugfs mounted? module loaded?)\n",
+			prog, strerror(-ret));
 		return 1;
-	if (ioctl(fd, CDMKM_IOC_FAIL, &f) < 0)
-		ret = die(f.name, errno);
-	else
-		printf("moved=%" PRIu64 " lost=%" PRIu64 "\n",
-		       (uint64_t)f.moved, (uint64_t)f.lost);
-	close(fd);
-	return ret;
+	}
+	if (ret)
+		return die(argv[0], -ret);
+	printf("moved=%" PRIu64 " lost=%" PRIu64 "\n", moved, lost);
+	return 0;
 }
 
 static int cmd_file(const char *cmd, int argc, char **argv)
 {
-	struct cdmkm_residency res;
+	struct cdmkm_usage res;
 	struct cdmkm_placement pl;
-	struct cdmkm_migrate m;
-	uint64_t off, len;
-	int fd, ret = 0, i;
+	uint64_t off = 0, len = UINT64_MAX, moved, failed;
+	int fd, ret = 0, err;
+	uint32_t i;
 
 	if (argc < 1)
 		usage();
@@ -197,42 +178,37 @@ static int cmd_file(const char *cmd, int argc, char **argv)
 	if (!strcmp(cmd, "residency")) {
 		if (argc != 1)
 			usage();
-		if (ioctl(fd, CDMKM_IOC_RESIDENCY, &res) < 0) {
-			ret = die(argv[0], errno);
+		err = cdmkm_usage_get(fd, &res);
+		if (err) {
+			ret = die(argv[0], -err);
 			goto out;
 		}
-		printf("device=%" PRIu64, (uint64_t)res.device);
-		for (i = 0; i < CDMKM_MAX_NODES; i++)
+		printf("device=%" PRIu64, res.device);
+		for (i = 0; i < res.nr_nodes; i++)
 			if (res.ram[i])
-				printf(" ram%d=%" PRIu64, i, (uint64_t)res.ram[i]);
-		printf(" lost=%" PRIu64 "\n", (uint64_t)res.lost);
+				printf(" ram%u=%" PRIu64, i, res.ram[i]);
+		printf(" lost=%" PRIu64 "\n", res.lost);
+		cdmkm_usage_free(&res);
 	} else if (!strcmp(cmd, "place")) {
 		if (argc != 2 || parse_target(argv[1], &pl.mode, &pl.nid))
 			usage();
-		if (ioctl(fd, CDMKM_IOC_SET_PLACEMENT, &pl) < 0)
-			ret = die(argv[0], errno);
+		err = cdmkm_place(fd, pl.mode, pl.nid);
+		if (err)
+			ret = die(argv[0], -err);
 	} else {
-		memset(&m, 0, sizeof(m));
 		if ((argc != 2 && argc != 4) || parse_target(argv[1], &pl.mode, &pl.nid) ||
 		    pl.mode == CDMKM_PLACE_PREFERRED)
 			usage();
-		m.to_device = pl.mode == CDMKM_PLACE_DEVICE;
-		m.nid = pl.nid;
-		m.length = UINT64_MAX;
-		if (argc == 4) {
-			if (parse_size(argv[2], &off) || parse_size(argv[3], &len))
-				usage();
-			m.offset = off;
-			m.length = len;
-		}
-		if (ioctl(fd, CDMKM_IOC_MIGRATE, &m) < 0) {
-			ret = die(argv[0], errno);
-			goto out;
-		}
-		printf("moved=%" PRIu64, (uint64_t)m.moved);
-		if (m.error) {
-			printf(" failed_offset=%" PRIu64 " error=%s\n",
-			       (uint64_t)m.failed_offset, strerror(-m.error));
+		if (argc == 4 &&
+		    (parse_size(argv[2], &off) || parse_size(argv[3], &len)))
+			usage();
+		moved = failed = 0;
+		err = cdmkm_migrate(fd, off, len, pl.mode == CDMKM_PLACE_DEVICE,
+				    pl.nid, &moved, &failed);
+		printf("moved=%" PRIu64, moved);
+		if (err) {
+			printf(" failed_offset=%" PRIu64 " error=%s\n", failed,
+			       strerror(-err));
 			ret = 1;
 		} else {
 			printf("\n");
@@ -250,9 +226,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "list") && argc == 2)
 		return cmd_list();
 	if (!strcmp(argv[1], "add"))
-		return cmd_region(CDMKM_IOC_ADD_REGION, argc - 2, argv + 2);
+		return cmd_region(true, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "del"))
-		return cmd_region(CDMKM_IOC_DEL_REGION, argc - 2, argv + 2);
+		return cmd_region(false, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fail"))
 		return cmd_fail(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "place") || !strcmp(argv[1], "migrate") ||

@@ -138,22 +138,6 @@ int cdm_page_nodes(int fd, uint64_t *pages, uint64_t *other);
  */
 int cdm_data_extent(int fd, off_t off, off_t *start, off_t *end);
 
-/* cdmkm.c: files of the helper module's regions (include/cdmfs/cdmkm.h) */
-struct cdmkm_region;
-struct cdmkm_residency;
-/** The region named @name, from /dev/cdmkm; -ENODEV if there is none. */
-int cdm_cdmkm_region(const char *name, struct cdmkm_region *out);
-/** Where the future pages of cdmkmfs file @fd go (CDMKM_PLACE_*). */
-int cdm_cdmkm_place(int fd, uint32_t mode, int nid);
-/**
- * Move the present pages of cdmkmfs file @fd in [@off, @off + @len) to the
- * region (@to_device) or to RAM on node @nid (-1: any).  Returns 0, or the
- * -errno of the first page left behind, at @failed; @moved counts bytes.
- */
-int cdm_cdmkm_migrate(int fd, off_t off, size_t len, bool to_device, int nid,
-		      uint64_t *moved, off_t *failed);
-int cdm_cdmkm_residency(int fd, struct cdmkm_residency *res);
-
 /* sysfs.c: sysfs access through a sysroot prefix, and pure parsers. */
 
 /**

@@ -24,7 +24,6 @@
 #define CDMKM_FSTYPE		"cdmkmfs"
 #define CDMKM_SUPER_MAGIC	0x63646d6b	/* "cdmk" */
 #define CDMKM_NAME_MAX		32	/* with the terminating NUL */
-#define CDMKM_MAX_NODES		64	/* RAM residency is reported per node */
 
 /* Region states (struct cdmkm_region.state). */
 enum {
@@ -55,19 +54,11 @@ struct cdmkm_region {
 
 /* CDMKM_IOC_DEL_REGION: by name; -EBUSY while mounted or pages are in use. */
 
-/* CDMKM_IOC_FAIL: simulate a failure of the named region. */
-enum {
-	CDMKM_FAIL_EVACUATE = 1,	/* device still answers: move to RAM */
-	CDMKM_FAIL_DEAD = 2,		/* device gone: contents lost */
-};
-
-struct cdmkm_fail {
-	char name[CDMKM_NAME_MAX];
-	__u32 mode;
-	__u32 pad;
-	__u64 moved;		/* out: bytes evacuated to RAM */
-	__u64 lost;		/* out: bytes lost (pinned, or DEAD) */
-};
+/*
+ * Failures: a region whose device fails is evacuated to RAM (CDMKM_OFFLINE)
+ * or loses its pages (CDMKM_DEAD).  Tests inject failures through debugfs
+ * (see backend/kmod/fail.c); that is no part of this interface.
+ */
 
 /* Placement of a file's future pages (file ioctls). */
 enum {
@@ -99,21 +90,27 @@ struct cdmkm_migrate {
 	__u32 pad;
 };
 
-/* CDMKM_IOC_RESIDENCY: where the file's present pages are, whole file. */
+/*
+ * CDMKM_IOC_RESIDENCY: where the file's present pages are, whole file.
+ * RAM pages are counted per node into the caller's array of nr_nodes
+ * entries at ram (0: none); on return nr_nodes is the number of node ids
+ * the kernel has (nr_node_ids): a caller whose array was shorter asks again.
+ */
 struct cdmkm_residency {
-	__u64 device;			/* bytes in the region */
-	__u64 lost;			/* bytes lost to a failure */
-	__u64 ram[CDMKM_MAX_NODES];	/* bytes in RAM, per node */
+	__u64 device;		/* out: bytes in the region */
+	__u64 lost;		/* out: bytes lost to a failure */
+	__u64 ram;		/* in: user address of __u64[nr_nodes], or 0 */
+	__u32 nr_nodes;		/* in: entries at ram; out: nr_node_ids */
+	__u32 pad;		/* must be 0 */
 };
 
 #define CDMKM_IOC_MAGIC		0xcd
 #define CDMKM_IOC_ADD_REGION	_IOW(CDMKM_IOC_MAGIC, 0x01, struct cdmkm_region)
 #define CDMKM_IOC_DEL_REGION	_IOW(CDMKM_IOC_MAGIC, 0x02, struct cdmkm_region)
 #define CDMKM_IOC_REGION_INFO	_IOWR(CDMKM_IOC_MAGIC, 0x03, struct cdmkm_region)
-#define CDMKM_IOC_FAIL		_IOWR(CDMKM_IOC_MAGIC, 0x04, struct cdmkm_fail)
 #define CDMKM_IOC_SET_PLACEMENT	_IOW(CDMKM_IOC_MAGIC, 0x10, struct cdmkm_placement)
 #define CDMKM_IOC_GET_PLACEMENT	_IOR(CDMKM_IOC_MAGIC, 0x11, struct cdmkm_placement)
 #define CDMKM_IOC_MIGRATE	_IOWR(CDMKM_IOC_MAGIC, 0x12, struct cdmkm_migrate)
-#define CDMKM_IOC_RESIDENCY	_IOR(CDMKM_IOC_MAGIC, 0x13, struct cdmkm_residency)
+#define CDMKM_IOC_RESIDENCY	_IOWR(CDMKM_IOC_MAGIC, 0x14, struct cdmkm_residency)
 
 #endif /* _UAPI_CDMFS_CDMKM_H */
