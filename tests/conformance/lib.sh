@@ -1,7 +1,7 @@
 # Shared by the conformance drivers: a reference tmpfs and a cdmfs mount
 # (private tmpfs store, simulated devices sim0 and sim1), each with a
 # directory pair for root and one for an unprivileged user, and the
-# clean-unmount check of tests/mount/lib.sh.
+# clean-unmount check of tests/lib/common.sh.
 #
 # Environment (set by meson): CDMFS = the daemon binary.
 set -u
@@ -11,12 +11,8 @@ T_NAME=${T_NAME:-$(basename "$0" .sh)}
 USER_ID=65534	# the unprivileged user: nobody
 FAILED=()	# "target: what" for the summary
 WORK=
-DAEMON_PID=
-
-skip() {
-	echo "SKIP $T_NAME: $*"
-	exit 77
-}
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (mounts tmpfs and FUSE, acts as a second user)"
 [ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
@@ -25,14 +21,12 @@ command -v setpriv >/dev/null || skip "no setpriv (util-linux) to run as uid $US
 WORK=$(mktemp -d /tmp/cdmfs-conf.XXXXXX)
 chmod 0755 "$WORK"	# the unprivileged user reaches the mounts through it
 LOG=$WORK/daemon.log
+CDM_LOG=$LOG
 
 cleanup() {
 	set +e
-	if [ -n "$DAEMON_PID" ]; then
-		umount "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt" 2>/dev/null
-		kill "$DAEMON_PID" 2>/dev/null
-		wait "$DAEMON_PID" 2>/dev/null
-	fi
+	cdm_daemon_kill
+	t_cleanup
 	for m in "$WORK/store" "$WORK/ref"; do
 		mountpoint -q "$m" && umount -l "$m"
 	done
@@ -73,53 +67,16 @@ mount_cdmfs() {
 	opts="store=$WORK/store,sim=sim0:256M,sim=sim1:256M"
 	[ "$1" = daemon ] && opts="$opts,nopassthrough"
 	: >"$LOG"
-	# fewer descriptors than the 6000 files of case many_files, so that
-	# a daemon holding one per inode shows it quickly
-	(exec "$CDMFS" -f -o "$opts" "$WORK/mnt") >>"$LOG" 2>&1 &
-	DAEMON_PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$WORK/mnt" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "cdmfs did not mount; its log:"
-	cat "$LOG"
-	exit 1
+	cdm_daemon_start "$WORK/mnt" -o "$opts"
 }
 
 # umount_cdmfs LABEL: unmount, require a clean daemon exit (status 0, no
 # sanitizer report), drop the store
 umount_cdmfs() {
-	local rc=0
-	if ! umount "$WORK/mnt"; then
-		echo "# $1: umount failed; still using the mount:"
-		fuser -vm "$WORK/mnt" 2>&1 | sed 's/^/#   /'
-		umount -l "$WORK/mnt"
-	fi
-	# a daemon that does not exit after the unmount is a failure, not a hang
-	for _ in $(seq 200); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$DAEMON_PID" 2>/dev/null; then
-		echo "not ok - $1: daemon still running 10 s after the unmount; its threads:"
-		for t in /proc/"$DAEMON_PID"/task/*; do
-			echo "#   $(cat "$t/comm") $(cat "$t/wchan" 2>/dev/null)"
-		done
-		FAILED+=("$1: daemon hangs after the unmount")
-		kill -9 "$DAEMON_PID"
-	fi
-	wait "$DAEMON_PID" || rc=$?
-	DAEMON_PID=
-	if [ "$rc" != 0 ]; then
-		echo "not ok - $1: daemon exit status $rc"
-		FAILED+=("$1: daemon exit status $rc")
-	fi
-	if grep -q "Sanitizer\|runtime error" "$LOG"; then
-		echo "not ok - $1: daemon log has a sanitizer report"
-		FAILED+=("$1: sanitizer report")
-		cat "$LOG"
-	fi
+	local failed=$t_fail
+	cdm_daemon_stop
+	[ "$t_fail" = "$failed" ] ||
+		FAILED+=("$1: the daemon did not exit cleanly after the unmount")
 	mountpoint -q "$WORK/store" && umount "$WORK/store"
 	rm -rf "$WORK/store"
 }

@@ -97,10 +97,9 @@ kmod_check_kernel() {
 
 kmod_finish() {
 	kmod_check_kernel
-	# shellcheck disable=SC2154 # counted by tests/vm/lib.sh
-	if [ "$vm_fail" -gt 0 ]; then
-		echo "     kernel log since the test started:"
-		kmod_dmesg | sed 's/^/     | /'
+	if [ "$t_fail" -gt 0 ]; then
+		echo "#   kernel log since the test started:"
+		kmod_dmesg | sed 's/^/#   | /'
 	fi
 	finish
 }
@@ -162,25 +161,6 @@ kmod_iomem_reserved() {
 # claimed with request_mem_region and friends)
 kmod_iomem_claims() {
 	iomem_within "$KMOD_START" "$KMOD_END" | grep '^ '
-}
-
-# ---- a writer through a mapping (tests/vm/stamper.c) -------------------------
-
-# kmod_stop_writer FILE PID: stop the stamper PID writing FILE; it must exit
-# 0 (no SIGBUS, no misread), and every page must hold its last stamp when
-# read with read(2)
-kmod_stop_writer() {
-	kill -TERM "$2"
-	_wrc=0
-	wait "$2" || _wrc=$?
-	cat stamper.out stamper.err | sed 's/^/     /'
-	check_num "writer exited 0 (no SIGBUS, no misread)" "$_wrc" -eq 0
-	check "writer read back its own previous stamp on every page, every pass" \
-		grep -q ' misreads 0 ' stamper.out
-	# shellcheck disable=SC2046 # "stamper: seq S next K ..."
-	set -- "$1" $(cat stamper.out)
-	check "every page holds the writer's last stamp (read(2))" \
-		stamper --check "$1" "$4" "$6"
 }
 
 # kmod_frames FILE [write]: where FILE's pages are (tests/kmod/frames.py)

@@ -71,7 +71,7 @@ s=$(stamp_of "$D/w")
 check "the writer goes on" wait_stamp "$D/w" $((s + 2))
 check "8192/8192 pages back in the region" kmod_frames_are "$D/w" "region 8192 ram 0"
 check "residency: cdm0=33554432" test "$(xattr residency "$D/w")" = "cdm0=33554432"
-kmod_stop_writer "$D/w" "$wpid"
+writer_stop "$D/w" "$wpid"
 
 # ---- mv between a region and a NUMA node copies --------------------------
 check "mv cdm0/f node1/ (a copy: the region is its own filesystem)" mv "$D/f" "$MNT/node1/f"

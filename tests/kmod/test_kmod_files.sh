@@ -117,7 +117,7 @@ echo "     RAM -> device: 32 MiB in $(( (t1 - t0) / 1000000 )) ms"
 s=$(stamp_of "$KM/w")
 check "the writer goes on" wait_stamp "$KM/w" $((s + 2))
 check "8192/8192 pages back in the region" kmod_frames_are "$KM/w" "region 8192 ram 0"
-kmod_stop_writer "$KM/w" "$wpid"
+writer_stop "$KM/w" "$wpid"
 
 # ---- a full region: ENOSPC, never the OOM killer ----------------------------
 free=$(( $(region_field SIZE) - $(region_field USED) ))
@@ -142,7 +142,7 @@ check "the region is offline" test "$(region_field STATE)" = offline
 s=$(stamp_of "$KM/w")
 check "the writer goes on after the evacuation" wait_stamp "$KM/w" $((s + 2))
 check "8192/8192 pages of w are in RAM" kmod_frames_are "$KM/w" "region 0 ram 8192"
-kmod_stop_writer "$KM/w" "$wpid"
+writer_stop "$KM/w" "$wpid"
 check_not "a new file cannot allocate on the offline region" \
 	dd if=/dev/zero of="$KM/new" bs=1M count=1
 check "umount" umount "$KM"
