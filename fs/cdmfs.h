@@ -202,6 +202,8 @@ struct cdm_migrator {
 	struct cdm_migration *head, *tail;	/* waiting for a worker */
 	pthread_t thread[CDM_MIGRATE_WORKERS];
 	unsigned int nthread, nidle;
+	/* owners of the files the workers have now (-1: none), for fairness */
+	uid_t serving[CDM_MIGRATE_WORKERS];
 	bool stop;
 	/* read without the lock between batches */
 	atomic_bool stopping;

@@ -50,6 +50,7 @@
 struct cdm_migration {
 	struct cdm_migration *next;	/* protected by fs->migrator.lock */
 	struct cdm_inode *inode;	/* the file; set once */
+	uid_t owner;			/* the file's, when queued: fairness */
 	/* the rest protected by inode->lock */
 	uint64_t gen;			/* bumped by each new policy */
 	struct cdm_policy target;	/* the newest policy */
@@ -92,6 +93,8 @@ void cdm_migrator_init(struct cdm_migrator *mg)
 	pthread_cond_init(&mg->cond, NULL);
 	mg->head = mg->tail = NULL;
 	mg->nthread = mg->nidle = 0;
+	for (int i = 0; i < CDM_MIGRATE_WORKERS; i++)
+		mg->serving[i] = (uid_t)-1;
 	mg->stop = false;
 	atomic_store(&mg->stopping, false);
 }
@@ -506,11 +509,55 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 	cdm_inode_put(&fs->table, inode, 1);	/* may free m */
 }
 
+/*
+ * Take the next migration off the queue for worker @self: the first one
+ * whose file's owner no other worker is serving, else the first.  Files
+ * take turns (migrate_yield), and so do users: one user's hundred files
+ * keep a worker busy, not every worker, while another user's file waits.
+ * Under mg->lock, with the queue not empty.
+ */
+static struct cdm_migration *queue_take(struct cdm_migrator *mg,
+					unsigned int self)
+{
+	struct cdm_migration *m, *prev = NULL, *pick = NULL, *pick_prev = NULL;
+	bool served;
+
+	for (m = mg->head; m && !pick; prev = m, m = m->next) {
+		served = false;
+		for (unsigned int i = 0; i < mg->nthread; i++)
+			if (i != self && mg->serving[i] == m->owner)
+				served = true;
+		if (!served) {
+			pick = m;
+			pick_prev = prev;
+		}
+	}
+	if (!pick)
+		pick = mg->head;
+	if (pick_prev)
+		pick_prev->next = pick->next;
+	else
+		mg->head = pick->next;
+	if (mg->tail == pick)
+		mg->tail = pick_prev;
+	pick->next = NULL;
+	mg->serving[self] = pick->owner;
+	return pick;
+}
+
+struct worker_arg {
+	struct cdm_fs *fs;
+	unsigned int self;
+};
+
 static void *worker(void *arg)
 {
-	struct cdm_fs *fs = arg;
+	struct worker_arg *wa = arg;
+	struct cdm_fs *fs = wa->fs;
+	unsigned int self = wa->self;
 	struct cdm_migrator *mg = &fs->migrator;
 
+	free(wa);
 	pthread_mutex_lock(&mg->lock);
 	for (;;) {
 		struct cdm_migration *m;
@@ -521,14 +568,11 @@ static void *worker(void *arg)
 		mg->nidle--;
 		if (mg->stop)
 			break;
-		m = mg->head;
-		mg->head = m->next;
-		if (!mg->head)
-			mg->tail = NULL;
-		m->next = NULL;
+		m = queue_take(mg, self);
 		pthread_mutex_unlock(&mg->lock);
 		migrate(fs, m);
 		pthread_mutex_lock(&mg->lock);
+		mg->serving[self] = (uid_t)-1;
 	}
 	pthread_mutex_unlock(&mg->lock);
 	return NULL;
@@ -546,8 +590,17 @@ static int enqueue(struct cdm_fs *fs, struct cdm_migration *m)
 		goto out;
 	}
 	if (!mg->nidle && mg->nthread < CDM_MIGRATE_WORKERS) {
-		ret = -pthread_create(&mg->thread[mg->nthread], NULL, worker,
-				      fs);
+		struct worker_arg *wa = malloc(sizeof(*wa));
+
+		ret = -ENOMEM;
+		if (wa) {
+			wa->fs = fs;
+			wa->self = mg->nthread;
+			ret = -pthread_create(&mg->thread[mg->nthread], NULL,
+					      worker, wa);
+			if (ret)
+				free(wa);
+		}
 		if (!ret)
 			mg->nthread++;
 		else if (mg->nthread)
@@ -568,11 +621,15 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 {
 	struct cdm_migration *m = migration_of(inode);
 	char text[CDM_POLICY_STRLEN], path[CDM_PROCFD_MAX], name[PATH_MAX];
+	struct stat st;
 	bool start;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
+	/* whose turn it is among users (queue_take) */
+	if (fstat(inode->fd, &st))
+		st.st_uid = 0;
 	if (cdm_policy_format(p, &fs->devices, text, sizeof(text)) < 0)
 		strcpy(text, "?");
 	cdm_procfd(path, inode->fd);
@@ -615,6 +672,7 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 	start = !m->busy;
 	if (start) {
 		m->busy = m->queued = true;
+		m->owner = st.st_uid;
 		m->superseded = 0;
 		m->resumed = resumed;
 	}
