@@ -44,27 +44,52 @@ static bool is_root(struct cdm_fs *fs, struct cdm_inode *inode)
 }
 
 /*
- * How long the kernel may cache @inode's attributes.  A write through a
- * passthrough mapping faults on the backing file and updates its times
- * there (backing_file_mmap made it the mapping's file), and 6.18 has no
- * passthrough getattr: nothing tells the FUSE inode.  So while a
- * passthrough open that can map it shared writable (O_RDWR) exists, its
- * attributes are not cached and stat sees such writes at once, as on
- * tmpfs; each stat then costs a GETATTR.  write() needs none of this (the
- * kernel updates the FUSE inode), nor do read-only opens.  A mapping that
- * outlives the last close is not covered (its RELEASE has come).
+ * How long the kernel may cache @inode's attributes.  The daemon is the
+ * only writer of its store, so by default that is long (-o attr_timeout):
+ * what the kernel does through FUSE it accounts for itself (write,
+ * truncate, setattr, xattrs, link counts, a parent's times), and what the
+ * daemon changes on its own it invalidates (cdm_inval_attr).  One writer
+ * is not seen by either: a write through a passthrough mapping faults on
+ * the backing file and updates its times there (backing_file_mmap made it
+ * the mapping's file), and 6.18 has no passthrough getattr.  So a regular
+ * file that was ever opened O_RDWR through passthrough (the only way to
+ * map it shared writable) has its attributes never cached, and stat sees
+ * such writes at once, as on tmpfs: each stat of it costs a GETATTR.  That
+ * holds after the last close too, as long as the daemon knows the inode
+ * (a mapping outlives its fd, and no request tells of the munmap); the
+ * flag goes with the inode at FORGET.  write() needs none of this (the
+ * kernel updates the FUSE inode), nor do read-only opens.
  */
 static double attr_timeout(struct cdm_fs *fs, struct cdm_inode *inode,
 			   const struct stat *st)
 {
-	bool live;
+	bool mapped;
 
 	if (!S_ISREG(st->st_mode))
 		return fs->opt.attr_timeout;
 	pthread_mutex_lock(&inode->lock);
-	live = inode->backing_id && inode->nopen_rdwr;
+	mapped = inode->mapped_rw;
 	pthread_mutex_unlock(&inode->lock);
-	return live ? 0 : fs->opt.attr_timeout;
+	return mapped ? 0 : fs->opt.attr_timeout;
+}
+
+/*
+ * Drop the attributes the kernel caches for @inode: the daemon changed
+ * them on its own, outside any request for it.  Attributes only (offset
+ * -1): the kernel takes no page or inode lock for that, so this is safe
+ * from any thread, even while a request on @inode waits for us.
+ */
+void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode)
+{
+	int ret;
+
+	if (!fs->se)
+		return;
+	ret = fuse_lowlevel_notify_inval_inode(fs->se, ino_of(fs, inode), -1, 0);
+	/* ENOENT: the kernel has forgotten it, nothing is cached */
+	if (ret && ret != -ENOENT)
+		cdm_log(LOG_WARNING, "inode %llu: cannot drop the kernel's cached attributes: %s",
+			(unsigned long long)inode->src_ino, strerror(-ret));
 }
 
 /* Index of the device directory called @name at the root, or -ENOENT. */
@@ -870,8 +895,8 @@ static int open_backing(struct cdm_inode *inode, int flags)
 /*
  * Attach the backing file to the kernel's open file, or fall back.
  * Returns true when this open lets the file be mapped shared writable
- * through passthrough where no open did before: attributes the kernel
- * cached are to be dropped then (see attr_timeout()).
+ * through passthrough for the first time: attributes the kernel cached
+ * are to be dropped then (see attr_timeout()).
  */
 static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 			   struct fuse_file_info *fi, int fd)
@@ -913,8 +938,9 @@ static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 		cdm_stat_inc(fs, CDM_STAT_PASSTHROUGH_FALLBACKS);
 	}
 	inode->nopen++;
-	if ((fi->flags & O_ACCMODE) == O_RDWR)
-		mappable = inode->nopen_rdwr++ == 0 && inode->backing_id;
+	if ((fi->flags & O_ACCMODE) == O_RDWR && inode->backing_id &&
+	    !inode->mapped_rw)
+		mappable = inode->mapped_rw = true;
 	pthread_mutex_unlock(&inode->lock);
 	return mappable;
 }
@@ -928,8 +954,6 @@ static void release_file(fuse_req_t req, struct cdm_fs *fs,
 			 struct cdm_inode *inode, struct fuse_file_info *fi)
 {
 	pthread_mutex_lock(&inode->lock);
-	if ((fi->flags & O_ACCMODE) == O_RDWR && inode->nopen_rdwr)
-		inode->nopen_rdwr--;
 	if (--inode->nopen == 0 && inode->backing_id) {
 		if (req)
 			fuse_passthrough_close(req, inode->backing_id);
