@@ -285,15 +285,21 @@ int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode)
  */
 static void use_caller_umask(fuse_req_t req, mode_t *mode)
 {
-	static __thread int own_fs;	/* 1: unshared, -1: cannot */
+	/* 1: unshared, 2: and our umask is @cur, -1: cannot unshare */
+	static __thread int own_fs;
+	static __thread mode_t cur;
 	mode_t mask = fuse_req_ctx(req)->umask;
 
 	if (!own_fs)
 		own_fs = unshare(CLONE_FS) ? -1 : 1;
-	if (own_fs > 0)
-		umask(mask);
-	else
+	if (own_fs < 0) {
 		*mode &= ~mask;
+	} else if (own_fs == 1 || mask != cur) {
+		/* a syscall per change, not per create: umasks rarely vary */
+		umask(mask);
+		cur = mask;
+		own_fs = 2;
+	}
 }
 
 /* Drop passthrough backing @id without a request (the reply failed). */
@@ -567,26 +573,41 @@ static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
  * New inodes are made by the daemon (root) and handed to the caller, as a
  * local filesystem would: the group is the caller's unless the directory is
  * setgid, where the backing filesystem already gave it the directory's.
- * @fd is any fd of the new inode (O_PATH will do).  chown clears set-uid
- * and set-gid (chown_common), which the caller asked for and the kernel
- * vetted (vfs_prepare_mode strips what it may not have): put them back.
+ * @fd is any fd of the new inode, @opath if it is an O_PATH one (fchown
+ * takes no O_PATH fd).  chown clears set-uid and set-gid (chown_common),
+ * which the caller asked for and the kernel vetted (vfs_prepare_mode
+ * strips what it may not have): put them back.  Nothing to do when the
+ * inode has the caller's ids already (a caller with our own ids, root
+ * mostly): the parent's mode is read only when the group differs.
  */
-static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd)
+static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd,
+			  bool opath)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[CDM_PROCFD_MAX];
 	struct stat dir, st;
 	gid_t gid = ctx->gid;
+	int ret;
 
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	if (!fstatat(parent->fd, "", &dir, AT_EMPTY_PATH) &&
+	if (st.st_gid != ctx->gid &&
+	    !fstatat(parent->fd, "", &dir, AT_EMPTY_PATH) &&
 	    dir.st_mode & S_ISGID)
 		gid = (gid_t)-1;
-	if (fchownat(fd, "", ctx->uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	if (st.st_uid == ctx->uid && (gid == (gid_t)-1 || st.st_gid == gid))
+		return 0;
+	if (opath)
+		ret = fchownat(fd, "", ctx->uid, gid,
+			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	else
+		ret = fchown(fd, ctx->uid, gid);
+	if (ret)
 		return -errno;
 	if (S_ISLNK(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
 		return 0;
+	if (!opath)
+		return fchmod(fd, st.st_mode & 07777) ? -errno : 0;
 	cdm_procfd(path, fd);
 	return chmod(path, st.st_mode & 07777) ? -errno : 0;
 }
@@ -600,7 +621,7 @@ static int give_name_to_caller(fuse_req_t req, struct cdm_inode *parent,
 
 	if (fd < 0)
 		return -errno;
-	ret = give_to_caller(req, parent, fd);
+	ret = give_to_caller(req, parent, fd, true);
 	close(fd);
 	return ret;
 }
@@ -647,7 +668,7 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd);
+			ret = give_to_caller(req, parent, fd, false);
 		close(fd);
 	} else if (mknodat(parent->fd, name, mode, rdev)) {
 		ret = -errno;
@@ -684,7 +705,7 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd);
+			ret = give_to_caller(req, parent, fd, false);
 		if (fd >= 0)
 			close(fd);
 		if (ret)
@@ -1059,7 +1080,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd);
+			ret = give_to_caller(req, parent, fd, false);
 		if (ret)
 			goto err_unlink;
 	} else if (fi->flags & O_TRUNC) {
@@ -1109,7 +1130,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 	}
 	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
 	if (!ret)
-		ret = give_to_caller(req, parent, fd);
+		ret = give_to_caller(req, parent, fd, false);
 	if (ret)
 		goto err_close;
 	memset(&e, 0, sizeof(e));
