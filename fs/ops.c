@@ -86,8 +86,11 @@ void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode)
 	if (!fs->se)
 		return;
 	ret = fuse_lowlevel_notify_inval_inode(fs->se, ino_of(fs, inode), -1, 0);
-	/* ENOENT: the kernel has forgotten it, nothing is cached */
-	if (ret && ret != -ENOENT)
+	/*
+	 * ENOENT: the kernel has forgotten it; ENODEV, ENOTCONN: the mount
+	 * is gone (a migration stopped at exit).  Nothing is cached then.
+	 */
+	if (ret && ret != -ENOENT && ret != -ENODEV && ret != -ENOTCONN)
 		cdm_log(LOG_WARNING, "inode %llu: cannot drop the kernel's cached attributes: %s",
 			(unsigned long long)inode->src_ino, strerror(-ret));
 }
