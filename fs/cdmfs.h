@@ -45,8 +45,11 @@ struct cdm_inode {
 	int fd;				/* O_PATH fd of the backing inode */
 	int backing_id;			/* passthrough id; protected by lock */
 	uint32_t nopen;			/* protected by lock */
-	/* O_RDWR opens, which may map it shared writable; protected by lock */
-	uint32_t nopen_rdwr;
+	/*
+	 * Opened O_RDWR through passthrough: it may be mapped shared
+	 * writable, also after the last close; protected by lock
+	 */
+	bool mapped_rw;
 	/*
 	 * Index into fs->devices.  A rename across devices changes it (under
 	 * the table lock) while other requests read it without a lock:
@@ -158,6 +161,15 @@ enum cdm_stat {
  * most.  2 MiB is the kernel's own migration batch (512 pages).
  */
 #define CDM_MIGRATE_BATCH_DEFAULT (2ULL << 20)
+
+/*
+ * Seconds the kernel may cache names and attributes unless
+ * -o attr_timeout= says otherwise.  The daemon is the only writer of its
+ * store and drops what it changes itself (cdm_inval_attr), so the cache
+ * can be long: a stat then costs no round trip.  The maximum the option
+ * takes; passthrough_hp's cache=always uses the same.
+ */
+#define CDM_ATTR_TIMEOUT_DEFAULT 86400.0
 
 struct cdm_options {
 	const char *mountpoint;

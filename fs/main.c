@@ -33,7 +33,7 @@ static void usage(FILE *f)
 	      "  -o store=DIR           keep the files in DIR (on tmpfs)\n"
 	      "  -o keep_store          keep our store tmpfs mounted at exit\n"
 	      "  -o nopassthrough       serve I/O through the daemon\n"
-	      "  -o attr_timeout=SEC    attribute cache time (default 1)\n"
+	      "  -o attr_timeout=SEC    name and attribute cache time (default 86400)\n"
 	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
 	      "  -o reserve             allocate what a truncate adds, at the truncate\n"
 	      "  -o suid, -o dev        honour set-uid files, device nodes (root only;\n"

@@ -41,6 +41,7 @@
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
 #include "migrate.h"
+#include "ops.h"
 
 /* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
 #define CDM_MIGRATE_RETRIES 5
@@ -503,6 +504,11 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 	}
 	m->busy = false;
 	pthread_mutex_unlock(&inode->lock);
+	/*
+	 * Clearing user.cdm.pending changed the backing file's ctime, which
+	 * the kernel may cache for long (attr_timeout): stat must show it.
+	 */
+	cdm_inval_attr(fs, inode);
 	free(vec);
 	if (fd >= 0)
 		close(fd);

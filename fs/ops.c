@@ -44,27 +44,55 @@ static bool is_root(struct cdm_fs *fs, struct cdm_inode *inode)
 }
 
 /*
- * How long the kernel may cache @inode's attributes.  A write through a
- * passthrough mapping faults on the backing file and updates its times
- * there (backing_file_mmap made it the mapping's file), and 6.18 has no
- * passthrough getattr: nothing tells the FUSE inode.  So while a
- * passthrough open that can map it shared writable (O_RDWR) exists, its
- * attributes are not cached and stat sees such writes at once, as on
- * tmpfs; each stat then costs a GETATTR.  write() needs none of this (the
- * kernel updates the FUSE inode), nor do read-only opens.  A mapping that
- * outlives the last close is not covered (its RELEASE has come).
+ * How long the kernel may cache @inode's attributes.  The daemon is the
+ * only writer of its store, so by default that is long (-o attr_timeout):
+ * what the kernel does through FUSE it accounts for itself (write,
+ * truncate, setattr, xattrs, link counts, a parent's times), and what the
+ * daemon changes on its own it invalidates (cdm_inval_attr).  One writer
+ * is not seen by either: a write through a passthrough mapping faults on
+ * the backing file and updates its times there (backing_file_mmap made it
+ * the mapping's file), and 6.18 has no passthrough getattr.  So a regular
+ * file that was ever opened O_RDWR through passthrough (the only way to
+ * map it shared writable) has its attributes never cached, and stat sees
+ * such writes at once, as on tmpfs: each stat of it costs a GETATTR.  That
+ * holds after the last close too, as long as the daemon knows the inode
+ * (a mapping outlives its fd, and no request tells of the munmap); the
+ * flag goes with the inode at FORGET.  write() needs none of this (the
+ * kernel updates the FUSE inode), nor do read-only opens.
  */
 static double attr_timeout(struct cdm_fs *fs, struct cdm_inode *inode,
 			   const struct stat *st)
 {
-	bool live;
+	bool mapped;
 
 	if (!S_ISREG(st->st_mode))
 		return fs->opt.attr_timeout;
 	pthread_mutex_lock(&inode->lock);
-	live = inode->backing_id && inode->nopen_rdwr;
+	mapped = inode->mapped_rw;
 	pthread_mutex_unlock(&inode->lock);
-	return live ? 0 : fs->opt.attr_timeout;
+	return mapped ? 0 : fs->opt.attr_timeout;
+}
+
+/*
+ * Drop the attributes the kernel caches for @inode: the daemon changed
+ * them on its own, outside any request for it.  Attributes only (offset
+ * -1): the kernel takes no page or inode lock for that, so this is safe
+ * from any thread, even while a request on @inode waits for us.
+ */
+void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode)
+{
+	int ret;
+
+	if (!fs->se)
+		return;
+	ret = fuse_lowlevel_notify_inval_inode(fs->se, ino_of(fs, inode), -1, 0);
+	/*
+	 * ENOENT: the kernel has forgotten it; ENODEV, ENOTCONN: the mount
+	 * is gone (a migration stopped at exit).  Nothing is cached then.
+	 */
+	if (ret && ret != -ENOENT && ret != -ENODEV && ret != -ENOTCONN)
+		cdm_log(LOG_WARNING, "inode %llu: cannot drop the kernel's cached attributes: %s",
+			(unsigned long long)inode->src_ino, strerror(-ret));
 }
 
 /* Index of the device directory called @name at the root, or -ENOENT. */
@@ -260,15 +288,21 @@ int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode)
  */
 static void use_caller_umask(fuse_req_t req, mode_t *mode)
 {
-	static __thread int own_fs;	/* 1: unshared, -1: cannot */
+	/* 1: unshared, 2: and our umask is @cur, -1: cannot unshare */
+	static __thread int own_fs;
+	static __thread mode_t cur;
 	mode_t mask = fuse_req_ctx(req)->umask;
 
 	if (!own_fs)
 		own_fs = unshare(CLONE_FS) ? -1 : 1;
-	if (own_fs > 0)
-		umask(mask);
-	else
+	if (own_fs < 0) {
 		*mode &= ~mask;
+	} else if (own_fs == 1 || mask != cur) {
+		/* a syscall per change, not per create: umasks rarely vary */
+		umask(mask);
+		cur = mask;
+		own_fs = 2;
+	}
 }
 
 /* Drop passthrough backing @id without a request (the reply failed). */
@@ -542,26 +576,41 @@ static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
  * New inodes are made by the daemon (root) and handed to the caller, as a
  * local filesystem would: the group is the caller's unless the directory is
  * setgid, where the backing filesystem already gave it the directory's.
- * @fd is any fd of the new inode (O_PATH will do).  chown clears set-uid
- * and set-gid (chown_common), which the caller asked for and the kernel
- * vetted (vfs_prepare_mode strips what it may not have): put them back.
+ * @fd is any fd of the new inode, @opath if it is an O_PATH one (fchown
+ * takes no O_PATH fd).  chown clears set-uid and set-gid (chown_common),
+ * which the caller asked for and the kernel vetted (vfs_prepare_mode
+ * strips what it may not have): put them back.  Nothing to do when the
+ * inode has the caller's ids already (a caller with our own ids, root
+ * mostly): the parent's mode is read only when the group differs.
  */
-static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd)
+static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd,
+			  bool opath)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[CDM_PROCFD_MAX];
 	struct stat dir, st;
 	gid_t gid = ctx->gid;
+	int ret;
 
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	if (!fstatat(parent->fd, "", &dir, AT_EMPTY_PATH) &&
+	if (st.st_gid != ctx->gid &&
+	    !fstatat(parent->fd, "", &dir, AT_EMPTY_PATH) &&
 	    dir.st_mode & S_ISGID)
 		gid = (gid_t)-1;
-	if (fchownat(fd, "", ctx->uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	if (st.st_uid == ctx->uid && (gid == (gid_t)-1 || st.st_gid == gid))
+		return 0;
+	if (opath)
+		ret = fchownat(fd, "", ctx->uid, gid,
+			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	else
+		ret = fchown(fd, ctx->uid, gid);
+	if (ret)
 		return -errno;
 	if (S_ISLNK(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
 		return 0;
+	if (!opath)
+		return fchmod(fd, st.st_mode & 07777) ? -errno : 0;
 	cdm_procfd(path, fd);
 	return chmod(path, st.st_mode & 07777) ? -errno : 0;
 }
@@ -575,7 +624,7 @@ static int give_name_to_caller(fuse_req_t req, struct cdm_inode *parent,
 
 	if (fd < 0)
 		return -errno;
-	ret = give_to_caller(req, parent, fd);
+	ret = give_to_caller(req, parent, fd, true);
 	close(fd);
 	return ret;
 }
@@ -622,7 +671,7 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd);
+			ret = give_to_caller(req, parent, fd, false);
 		close(fd);
 	} else if (mknodat(parent->fd, name, mode, rdev)) {
 		ret = -errno;
@@ -659,7 +708,7 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd);
+			ret = give_to_caller(req, parent, fd, false);
 		if (fd >= 0)
 			close(fd);
 		if (ret)
@@ -870,8 +919,8 @@ static int open_backing(struct cdm_inode *inode, int flags)
 /*
  * Attach the backing file to the kernel's open file, or fall back.
  * Returns true when this open lets the file be mapped shared writable
- * through passthrough where no open did before: attributes the kernel
- * cached are to be dropped then (see attr_timeout()).
+ * through passthrough for the first time: attributes the kernel cached
+ * are to be dropped then (see attr_timeout()).
  */
 static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 			   struct fuse_file_info *fi, int fd)
@@ -913,8 +962,9 @@ static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
 		cdm_stat_inc(fs, CDM_STAT_PASSTHROUGH_FALLBACKS);
 	}
 	inode->nopen++;
-	if ((fi->flags & O_ACCMODE) == O_RDWR)
-		mappable = inode->nopen_rdwr++ == 0 && inode->backing_id;
+	if ((fi->flags & O_ACCMODE) == O_RDWR && inode->backing_id &&
+	    !inode->mapped_rw)
+		mappable = inode->mapped_rw = true;
 	pthread_mutex_unlock(&inode->lock);
 	return mappable;
 }
@@ -928,8 +978,6 @@ static void release_file(fuse_req_t req, struct cdm_fs *fs,
 			 struct cdm_inode *inode, struct fuse_file_info *fi)
 {
 	pthread_mutex_lock(&inode->lock);
-	if ((fi->flags & O_ACCMODE) == O_RDWR && inode->nopen_rdwr)
-		inode->nopen_rdwr--;
 	if (--inode->nopen == 0 && inode->backing_id) {
 		if (req)
 			fuse_passthrough_close(req, inode->backing_id);
@@ -1035,7 +1083,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd);
+			ret = give_to_caller(req, parent, fd, false);
 		if (ret)
 			goto err_unlink;
 	} else if (fi->flags & O_TRUNC) {
@@ -1085,7 +1133,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 	}
 	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
 	if (!ret)
-		ret = give_to_caller(req, parent, fd);
+		ret = give_to_caller(req, parent, fd, false);
 	if (ret)
 		goto err_close;
 	memset(&e, 0, sizeof(e));

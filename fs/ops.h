@@ -32,6 +32,11 @@ void cdm_caller_of(fuse_req_t req, struct cdm_caller *c);
  */
 int cdm_kill_priv(fuse_req_t req, struct cdm_inode *inode, bool chown,
 		  gid_t gid);
+/**
+ * Drop the attributes the kernel caches for @inode, which the daemon
+ * changed outside a request for it.  Any thread; never blocks on @inode.
+ */
+void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode);
 /** After an access ACL was set on @inode by the caller of @req. */
 int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode);
 

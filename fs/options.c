@@ -212,7 +212,7 @@ int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
 
 	memset(o, 0, sizeof(*o));
 	o->sysroot = "";
-	o->attr_timeout = 1.0;
+	o->attr_timeout = CDM_ATTR_TIMEOUT_DEFAULT;
 	o->migrate_batch = CDM_MIGRATE_BATCH_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];

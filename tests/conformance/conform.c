@@ -1827,6 +1827,38 @@ static void case_times_mmap(void)
 	close(fd);
 }
 
+/*
+ * The same after the fd is closed: the mapping outlives it, and its write
+ * faults still update mtime and ctime (the VMA holds the file).  No
+ * request tells a FUSE daemon of such writes, nor of the munmap.
+ */
+static void case_times_mmap_closed(void)
+{
+	struct stat s;
+	char *m;
+	int fd;
+
+	OK(put(P("f"), "0123456789", 0644));
+	fd = OK(open(P("f"), O_RDWR));
+	OK(ftruncate(fd, 2 * pagesz));
+	m = mmap(NULL, 2 * pagesz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		fail(__LINE__, "mmap: %s", strerror(errno));
+		return;
+	}
+	s = tstart(P("f"));
+	m[0] = 'M';
+	WANT_TIMES(s, P("f"), "mc");
+	/* again, now that stat has seen (and may cache) the file closed */
+	s = tstart(P("f"));
+	m[pagesz] = 'N';
+	WANT_TIMES(s, P("f"), "mc");
+	OK(msync(m, 2 * pagesz, MS_SYNC));
+	munmap(m, 2 * pagesz);
+	EQS(get(P("f")), "M123456789");
+}
+
 static void case_times_dir(void)
 {
 	struct stat s;
@@ -3345,6 +3377,7 @@ static const struct conf_case cases[] = {
 	CASE(sticky_dir),
 	CASE(times_file),
 	CASE(times_mmap),
+	CASE(times_mmap_closed),
 	CASE(times_dir),
 	CASE(utimens),
 	CASE(xattr_user),

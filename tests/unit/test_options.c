@@ -47,7 +47,7 @@ static void test_basic(void **state)
 	assert_string_equal(o.sims.dev[1].name, "cxl0");
 	assert_int_equal(o.sims.dev[1].size, 4ULL << 30);
 	assert_null(o.fuse_opts);
-	assert_true(o.attr_timeout == 1.0);
+	assert_true(o.attr_timeout == CDM_ATTR_TIMEOUT_DEFAULT);
 	assert_int_equal(o.migrate_batch, CDM_MIGRATE_BATCH_DEFAULT);
 	assert_false(o.reserve);
 	cdm_options_free(&o);
