@@ -71,12 +71,12 @@ check() {
 	fi
 }
 
-t_negate() { ! "$@"; }
+negate() { ! "$@"; }
 
 check_not() {
 	_t_what=$1
 	shift
-	check "$_t_what" t_negate "$@"
+	check "$_t_what" negate "$@"
 }
 
 check_num() {

@@ -65,7 +65,7 @@ check "the migration ends" wait_migration "$f"
 check "the log says done, the pages left on node1 ($left)" \
 	grep -q "node1/f: resumed migration done $((left * 4096)) bytes to bind:node2" "$CDM_LOG"
 check "user.cdm.pending is gone from the backing inode" \
-	vm_negate getfattr -n user.cdm.pending "$backing"
+	negate getfattr -n user.cdm.pending "$backing"
 after=$(stamp_of "$f")
 check "the writer kept writing after it" wait_stamp "$f" $((after + 2))
 # its mapping is of the first mount's file (detached since): by name only
