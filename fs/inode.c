@@ -33,6 +33,18 @@
 _Static_assert(sizeof(struct cdm_inode) <= 104,
 	       "struct cdm_inode grew past a 112-byte malloc chunk");
 
+/*
+ * A removed directory's fd, kept until the kernel forgets it: its handle
+ * no longer opens (tmpfs freed the inode but for this fd).  Kept apart from
+ * the inode, whose handle is read without a lock.  Few at a time: FORGET
+ * follows an rmdir unless something (a working directory) holds it.
+ */
+struct cdm_kept {
+	struct cdm_kept *next;
+	struct cdm_inode *inode;
+	int fd;
+};
+
 /* struct file_handle with room for the handles an inode keeps */
 union cdm_fh {
 	struct file_handle fh;
@@ -51,6 +63,7 @@ int cdm_inode_table_init(struct cdm_inode_table *t)
 	t->nbucket = 1024;
 	t->count = 0;
 	t->nfd = 0;
+	t->kept = NULL;
 	t->mount_fd = -1;
 	t->handle_dev = 0;
 	t->handle_type = 0;
@@ -142,7 +155,41 @@ err_close:
 	return ret;
 }
 
-int cdm_inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
+/* A copy of @inode's kept fd (closed by cdm_inode_fd_put), or -ESTALE. */
+static int kept_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	int fd = -ESTALE;
+
+	pthread_mutex_lock(&t->lock);
+	for (struct cdm_kept *k = t->kept; k; k = k->next) {
+		if (k->inode == inode) {
+			fd = fcntl(k->fd, F_DUPFD_CLOEXEC, 0);
+			fd = fd < 0 ? (errno == EMFILE ? -ENFILE : -errno) : fd;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return fd;
+}
+
+/* Close and drop the fd kept for @inode, if any.  Under t->lock. */
+static void unkeep(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	for (struct cdm_kept **pp = &t->kept; *pp; pp = &(*pp)->next) {
+		struct cdm_kept *k = *pp;
+
+		if (k->inode == inode) {
+			*pp = k->next;
+			close(k->fd);
+			free(k);
+			return;
+		}
+	}
+}
+
+/* cdm_inode_fd(), also with t->lock held (@locked: no kept fds then). */
+static int inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode,
+		    bool locked)
 {
 	union cdm_fh h;
 	int fd;
@@ -155,8 +202,15 @@ int cdm_inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
 	fd = open_by_handle_at(t->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
+	if (errno == ESTALE && !locked)
+		return kept_fd(t, inode);
 	/* ours to lack, not the caller's (see lookup_fd_error in ops.c) */
 	return errno == EMFILE ? -ENFILE : -errno;
+}
+
+int cdm_inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	return inode_fd(t, inode, false);
 }
 
 void cdm_inode_fd_put(struct cdm_inode *inode, int fd)
@@ -209,6 +263,8 @@ void cdm_inode_table_destroy(struct cdm_inode_table *t)
 			free_inode(inode);
 		}
 	}
+	while (t->kept)
+		unkeep(t, t->kept->inode);
 	free(t->bucket);
 	t->bucket = NULL;
 	t->count = 0;
@@ -345,8 +401,11 @@ bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		if (*pp == inode) {
 			*pp = inode->next;
 			t->count--;
-			if (inode->by_handle)
+			if (inode->by_handle) {
+				if (t->kept)
+					unkeep(t, inode);
 				break;
+			}
 			t->nfd--;
 			if (inode->acct_dev < t->ndev)
 				t->dev_count[inode->acct_dev]--;
@@ -369,12 +428,12 @@ static bool is_open(struct cdm_inode *inode)
 	return open;
 }
 
-/* Bytes of an unlinked regular file @inode, 0 if it has a name. */
+/* Bytes of unlinked regular file @inode, 0 if it has a name; t->lock held. */
 static uint64_t unlinked_bytes(struct cdm_inode_table *t,
 			       struct cdm_inode *inode)
 {
 	struct stat st;
-	int fd = cdm_inode_fd(t, inode);
+	int fd = inode_fd(t, inode, true);	/* an open file: not removed */
 	bool gone;
 
 	if (fd < 0)
@@ -419,6 +478,41 @@ struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
 			break;
 	pthread_mutex_unlock(&t->lock);
 	return inode;
+}
+
+int cdm_inode_rmdir(struct cdm_inode_table *t, int dirfd, const char *name)
+{
+	struct cdm_inode *inode = NULL;
+	struct cdm_kept *k;
+	struct stat st;
+	int fd = -1, ret;
+
+	/*
+	 * The kernel holds the directory it removes (and FORGETs it after
+	 * the reply, unless a working directory holds it on): the inode is
+	 * in the table now.  The O_PATH fd taken before rmdir is then the
+	 * only thing that keeps the tmpfs inode.
+	 */
+	if (t->mount_fd >= 0) {
+		fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd >= 0 && !fstat(fd, &st))
+			inode = cdm_inode_find(t, st.st_ino, st.st_dev);
+	}
+	ret = unlinkat(dirfd, name, AT_REMOVEDIR) ? -errno : 0;
+	k = !ret && inode && inode->by_handle ? malloc(sizeof(*k)) : NULL;
+	if (!k) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	k->inode = inode;
+	k->fd = fd;
+	pthread_mutex_lock(&t->lock);
+	k->next = t->kept;
+	t->kept = k;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }
 
 void cdm_procfd(char buf[CDM_PROCFD_MAX], int fd)

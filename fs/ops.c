@@ -820,7 +820,7 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		return;
 	}
 	pfd = cdm_inode_fd(&fs->table, parent);
-	ret = pfd < 0 ? -pfd : unlinkat(pfd, name, AT_REMOVEDIR) ? errno : 0;
+	ret = pfd < 0 ? -pfd : -cdm_inode_rmdir(&fs->table, pfd, name);
 	cdm_inode_fd_put(parent, pfd);
 	fuse_reply_err(req, ret);
 }

@@ -81,6 +81,12 @@ exec 3<>gpu0/f11
 rm gpu0/f11
 eq "fstat of an open, unlinked file" "$(stat -L -c %h /proc/self/fd/3)" 0
 exec 3>&-
+# a removed directory the kernel still holds (a working directory): its
+# handle opens nothing now, the daemon kept an fd for it as tmpfs keeps it
+mkdir gpu0/gone
+eq "stat of a removed working directory" \
+	"$(cd gpu0/gone && rmdir ../gone && stat -c %h . 2>&1)" 0
+eq "ls of it" "$(cd gpu0 && mkdir gone && cd gone && rmdir ../gone && ls -a . 2>&1 | wc -l)" 0
 rm gpu0/f1[0-9][0-9] gpu0/d/g*
 rmdir gpu0/d
 # f7 was renamed, f11 and f100-f199 removed
