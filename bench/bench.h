@@ -42,6 +42,7 @@ int bench_read(int argc, char **argv);
 int bench_fault(int argc, char **argv);
 int bench_meta(int argc, char **argv);
 int bench_create_many(int argc, char **argv);
+int bench_scale(int argc, char **argv);
 int bench_migrate_file(int argc, char **argv);
 int bench_migrate_raw(int argc, char **argv);
 int bench_residency(int argc, char **argv);

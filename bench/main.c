@@ -29,6 +29,7 @@ static const struct {
 	{ "fault", "FILE SIZE PAGES", 3, bench_fault },
 	{ "meta", "DIR COUNT", 2, bench_meta },
 	{ "create-many", "DIR COUNT", 2, bench_create_many },
+	{ "scale", "DIR COUNT PID", 3, bench_scale },
 	{ "migrate-file", "FILE POLICY NODE none|writer", 4, bench_migrate_file },
 	{ "migrate-raw", "SIZE FROM-NODE TO-NODE none|mapper|writer", 4, bench_migrate_raw },
 	{ "residency", "FILE REPEAT", 2, bench_residency },

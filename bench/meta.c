@@ -2,7 +2,8 @@
 /*
  * Metadata: per-operation latency of create, open+close, stat, getxattr,
  * readdir and unlink over COUNT files of one directory (loop mean, and the
- * per-call median and p90), and the time to create many.
+ * per-call median and p90), the time to create many, and what many files
+ * cost (scale: create and stat N, the daemon's and the kernel's memory).
  * Names are relative to the directory (chdir), so every contender resolves
  * the same one-component paths.
  */
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -219,6 +221,171 @@ int bench_create_many(int argc, char **argv)
 
 	enter(argv[0]);
 	bench_out_num("seconds", create_files(count, NULL));
+	bench_out_end();
+	return 0;
+}
+
+/*
+ * The kernel's memory per cached file: the FUSE inode and dentry, the
+ * backing tmpfs inode and dentry, and open files (an O_PATH fd held per
+ * inode is one).  The bytes of their slabs, from /proc/slabinfo (root).
+ */
+static const char *const scale_slabs[] = {
+	"fuse_inode", "dentry", "shmem_inode_cache", "filp",
+};
+#define SCALE_NSLAB (sizeof(scale_slabs) / sizeof(scale_slabs[0]))
+
+struct scale_mem {
+	double slab[SCALE_NSLAB];	/* bytes of slab pages */
+	double objs[SCALE_NSLAB];	/* objects in use */
+	double rss;			/* daemon VmRSS, bytes */
+	bool have_slab;
+};
+
+static void scale_read_slabs(struct scale_mem *m)
+{
+	FILE *f = fopen("/proc/slabinfo", "re");
+	char line[512], name[64];
+	long pg = sysconf(_SC_PAGESIZE);
+
+	m->have_slab = f != NULL;
+	for (; f && fgets(line, sizeof(line), f);) {
+		unsigned long act, num, size, per, pages, aslabs, nslabs;
+
+		if (sscanf(line, "%63s %lu %lu %lu %lu %lu : tunables %*u %*u %*u : slabdata %lu %lu",
+			   name, &act, &num, &size, &per, &pages, &aslabs,
+			   &nslabs) != 8)
+			continue;
+		for (size_t i = 0; i < SCALE_NSLAB; i++) {
+			if (strcmp(name, scale_slabs[i]))
+				continue;
+			m->slab[i] = (double)nslabs * (double)pages * (double)pg;
+			m->objs[i] = (double)act;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static double scale_rss(long pid)
+{
+	char path[64], line[256];
+	double kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		bench_die(errno, "%s", path);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+static void scale_measure(struct scale_mem *m, long pid)
+{
+	memset(m, 0, sizeof(*m));
+	scale_read_slabs(m);
+	if (pid > 0)
+		m->rss = scale_rss(pid);
+}
+
+static double scale_fds(long pid)
+{
+	char path[64];
+	double n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Failures are counted, not fatal: the first of each kind is shown. */
+static void scale_error(const char *op, const char *name, size_t *count)
+{
+	if (!(*count)++)
+		fprintf(stderr, "cdm-bench: scale: %s %s: %s (first error)\n",
+			op, name, strerror(errno));
+}
+
+/*
+ * DIR COUNT PID: create COUNT empty files in DIR (which must not exist),
+ * then stat every one; PID is the daemon serving DIR (0: none).  Memory per
+ * file is what the daemon's VmRSS and the kernel's slabs grew by from
+ * before the first create to after the last stat, while the kernel holds
+ * them all: the files are left for the caller (unmounting frees them).
+ */
+int bench_scale(int argc, char **argv)
+{
+	size_t count = bench_size(argv[1]), cerr = 0, serr = 0;
+	long pid = strtol(argv[2], NULL, 10);
+	struct scale_mem before, after;
+	double t0, create, st_secs;
+	char name[32], key[64];
+	struct stat st;
+
+	if (!count)
+		bench_die(0, "COUNT must be > 0");
+	enter(argv[0]);
+	scale_measure(&before, pid);
+	t0 = bench_now();
+	for (size_t i = 0; i < count; i++) {
+		int fd;
+
+		name_of(name, sizeof(name), i);
+		fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			scale_error("create", name, &cerr);
+		else
+			close(fd);
+	}
+	create = bench_now() - t0;
+	t0 = bench_now();
+	for (size_t i = 0; i < count; i++) {
+		name_of(name, sizeof(name), i);
+		if (stat(name, &st))
+			scale_error("stat", name, &serr);
+	}
+	st_secs = bench_now() - t0;
+	scale_measure(&after, pid);
+	bench_out_num("files", (double)count);
+	bench_out_num("errors", (double)(cerr + serr));
+	bench_out_num("create_errors", (double)cerr);
+	bench_out_num("stat_errors", (double)serr);
+	bench_out_num("seconds", create);
+	bench_out_num("create_us", create * 1e6 / (double)count);
+	bench_out_num("stat_seconds", st_secs);
+	bench_out_num("stat_us", st_secs * 1e6 / (double)count);
+	if (pid > 0) {
+		bench_out_num("bytes_per_file",
+			      (after.rss - before.rss) / (double)count);
+		bench_out_num("daemon_fds", scale_fds(pid));
+	}
+	if (before.have_slab) {
+		double total = 0;
+
+		for (size_t i = 0; i < SCALE_NSLAB; i++) {
+			double b = (after.slab[i] - before.slab[i]) / (double)count;
+
+			snprintf(key, sizeof(key), "slab_%s_bytes_per_file",
+				 scale_slabs[i]);
+			bench_out_num(key, b);
+			snprintf(key, sizeof(key), "slab_%s_objs_per_file",
+				 scale_slabs[i]);
+			bench_out_num(key, (after.objs[i] - before.objs[i]) /
+					   (double)count);
+			total += b;
+		}
+		bench_out_num("kernel_bytes_per_file", total);
+	}
 	bench_out_end();
 	return 0;
 }

@@ -34,15 +34,27 @@ enum cdm_datapath {
 };
 
 /*
+ * Bytes of a file handle kept in the inode itself: tmpfs (shmem) exports
+ * 12 (generation, 64-bit inode number).  A filesystem with longer handles
+ * (or none) gets an fd per inode instead.
+ */
+#define CDM_HANDLE_BYTES 12
+
+/*
  * One backing-store inode the kernel holds a lookup on.  Kept small: a
- * mount with 100k files holds 100k of these.
+ * mount with 10^6 files holds 10^6 of these (104 bytes, so malloc's chunk
+ * is 112; see doc/inodes.md).  It names its backing inode by file handle
+ * when the table can open handles (cdm_inode_table_use_handles), else by
+ * an O_PATH fd held for its life: reach it through cdm_inode_fd() only.
  */
 struct cdm_inode {
 	struct cdm_inode *next;		/* hash chain; protected by table lock */
 	ino_t src_ino;
-	dev_t src_dev;
 	uint64_t nlookup;		/* protected by table lock */
-	int fd;				/* O_PATH fd of the backing inode */
+	struct cdm_migration *mig;	/* NULL until migrated; set under lock */
+	pthread_mutex_t lock;
+	/* st_dev: the kernel's dev_t is 32 bits (new_encode_dev) */
+	uint32_t src_dev;
 	int backing_id;			/* passthrough id; protected by lock */
 	uint32_t nopen;			/* protected by lock */
 	/*
@@ -57,9 +69,15 @@ struct cdm_inode {
 	 */
 	_Atomic uint16_t dev;
 	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
-	uint16_t acct_dev;		/* device counted in; set once */
-	pthread_mutex_t lock;
-	struct cdm_migration *mig;	/* NULL until migrated; set under lock */
+	bool by_handle;			/* set once, before it is in the table */
+	union {
+		struct {			/* !by_handle */
+			int fd;			/* O_PATH fd of the backing inode */
+			uint16_t acct_dev;	/* fd counted to; set once */
+		};
+		/* by_handle: f_handle, of the table's handle type and size */
+		unsigned char handle[CDM_HANDLE_BYTES];
+	};
 };
 
 struct cdm_migration;
@@ -70,16 +88,32 @@ struct cdm_inode_table {
 	struct cdm_inode **bucket;	/* protected by lock */
 	size_t nbucket, count;		/* protected by lock */
 	/*
-	 * Inodes (each an open fd) the table may hold, 0 for no limit: the
-	 * rest of RLIMIT_NOFILE is the reserve that opendir, statfs, open
-	 * and the migrations draw on, so a flood of files cannot take the
-	 * whole mount down (cdm_inode_table_set_budget).
+	 * File handles (cdm_inode_table_use_handles): inodes of filesystem
+	 * @handle_dev are opened by handle through @mount_fd (ours, a
+	 * directory there), and hold no fd.  -1 when handles cannot be opened (no
+	 * CAP_DAC_READ_SEARCH): every inode holds an fd.  Set before the
+	 * session starts.
+	 */
+	int mount_fd;
+	uint32_t handle_dev;
+	int handle_type;
+	/* inodes that hold an fd (not by handle); protected by lock */
+	size_t nfd;
+	/* directories removed while cached (cdm_inode_rmdir); under lock */
+	struct cdm_kept *kept;
+	/*
+	 * Inodes holding an fd the table may have, 0 for no limit: the rest
+	 * of RLIMIT_NOFILE is the reserve that opendir, statfs, open, the
+	 * migrations and the fds opened by handle for one call draw on, so a
+	 * flood of files cannot take the whole mount down
+	 * (cdm_inode_table_set_budget).
 	 */
 	size_t budget;			/* set before the session starts */
 	/*
-	 * Inodes per device (by the device they were looked up in), and the
-	 * share of the budget each device keeps for itself: a flood in one
-	 * cannot take the last fd from the others.  Protected by lock.
+	 * Inodes holding an fd per device (by the device they were looked up
+	 * in), and the share of the budget each device keeps for itself: a
+	 * flood in one cannot take the last fd from the others.  Protected by
+	 * lock.
 	 */
 	size_t *dev_count, ndev, dev_reserve;
 };
@@ -94,6 +128,32 @@ int cdm_inode_table_init(struct cdm_inode_table *t);
 size_t cdm_inode_table_set_budget(struct cdm_inode_table *t, uint64_t limit,
 				  size_t ndev);
 /**
+ * Identify the inodes of the filesystem of directory @dirfd (the store's
+ * root) by file handle from now on, if the handles of that filesystem fit
+ * in an inode and we may open them (open_by_handle_at needs
+ * CAP_DAC_READ_SEARCH).  Returns 0 when handles are in use (the table then
+ * holds an fd of that directory until cdm_inode_table_destroy), else
+ * -errno (then every inode holds an fd, within the budget).  Call before
+ * any inode is in the table.
+ */
+int cdm_inode_table_use_handles(struct cdm_inode_table *t, int dirfd);
+/**
+ * An O_PATH fd of @inode's backing inode for one call: the inode's own
+ * (borrowed) or one opened by its handle.  Give it back with
+ * cdm_inode_fd_put().  -errno on failure: -ESTALE when the backing inode
+ * is gone (unlinked and closed everywhere), -ENFILE when we are out of fds.
+ */
+int cdm_inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode);
+/** Give back what cdm_inode_fd() returned (a no-op for a borrowed fd). */
+void cdm_inode_fd_put(struct cdm_inode *inode, int fd);
+/**
+ * rmdir @name in directory @dirfd.  A directory the table names by handle
+ * (the kernel holds it: a shell's working directory) keeps an fd until its
+ * FORGET, so that cdm_inode_fd() still reaches it, as on tmpfs, once it has
+ * no name.  0 or -errno.
+ */
+int cdm_inode_rmdir(struct cdm_inode_table *t, int dirfd, const char *name);
+/**
  * Log, at most once per burst (10 s), that a file descriptor could not be
  * had for @what (a name) and how many more were refused since.
  */
@@ -102,9 +162,11 @@ void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err);
 void cdm_inode_table_destroy(struct cdm_inode_table *t);
 /**
  * Find the inode for (@ino, @dev) and add @nlookup to its lookup count, or
- * insert a new one that takes ownership of @fd.  When an inode exists, @fd is
- * closed.  Returns the inode, or NULL with errno set (@fd closed): ENFILE
- * when a new inode would exceed the table's budget.
+ * insert a new one for @fd (any fd of the backing inode, O_PATH will do):
+ * by its handle when the table uses handles for @dev, closing @fd, else
+ * keeping @fd.  When an inode exists, @fd is closed.  Returns the inode, or
+ * NULL with errno set (@fd closed): ENFILE when a new inode that holds an
+ * fd would exceed the table's budget.
  */
 struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 				dev_t dev, int fd, uint16_t devidx,

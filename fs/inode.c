@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Inode table: the backing-store inodes the kernel holds lookups on, keyed
- * by (st_ino, st_dev) so that hard links share one FUSE inode.
+ * by (st_ino, st_dev) so that hard links share one FUSE inode.  Inodes of
+ * the store are named by file handle and hold no fd (doc/inodes.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,32 @@
 /* One log line per burst of refusals. */
 #define CDM_FD_LOG_INTERVAL 10
 
-static size_t hash(ino_t ino, dev_t dev, size_t n)
+/*
+ * A million files the kernel caches are a million of these: 104 bytes
+ * make a 112-byte malloc chunk, the bucket array adds 4-8 per inode.
+ */
+_Static_assert(sizeof(struct cdm_inode) <= 104,
+	       "struct cdm_inode grew past a 112-byte malloc chunk");
+
+/*
+ * A removed directory's fd, kept until the kernel forgets it: its handle
+ * no longer opens (tmpfs freed the inode but for this fd).  Kept apart from
+ * the inode, whose handle is read without a lock.  Few at a time: FORGET
+ * follows an rmdir unless something (a working directory) holds it.
+ */
+struct cdm_kept {
+	struct cdm_kept *next;
+	struct cdm_inode *inode;
+	int fd;
+};
+
+/* struct file_handle with room for the handles an inode keeps */
+union cdm_fh {
+	struct file_handle fh;
+	char buf[sizeof(struct file_handle) + CDM_HANDLE_BYTES];
+};
+
+static size_t hash(ino_t ino, uint32_t dev, size_t n)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev;
 
@@ -35,6 +62,11 @@ int cdm_inode_table_init(struct cdm_inode_table *t)
 {
 	t->nbucket = 1024;
 	t->count = 0;
+	t->nfd = 0;
+	t->kept = NULL;
+	t->mount_fd = -1;
+	t->handle_dev = 0;
+	t->handle_type = 0;
 	t->budget = 0;
 	t->dev_count = NULL;
 	t->ndev = t->dev_reserve = 0;
@@ -80,7 +112,111 @@ static bool over_budget(struct cdm_inode_table *t, uint16_t dev)
 	for (size_t i = 0; dev < t->ndev && i < t->ndev; i++)
 		if (i != dev && t->dev_count[i] < t->dev_reserve)
 			kept += t->dev_reserve - t->dev_count[i];
-	return t->count + kept >= t->budget;
+	return t->nfd + kept >= t->budget;
+}
+
+/* The handle of the inode behind @fd; -errno (-EOVERFLOW: too long). */
+static int handle_of(int fd, union cdm_fh *h)
+{
+	int mount_id;
+
+	h->fh.handle_bytes = CDM_HANDLE_BYTES;
+	if (name_to_handle_at(fd, "", &h->fh, &mount_id, AT_EMPTY_PATH))
+		return -errno;
+	return 0;
+}
+
+int cdm_inode_table_use_handles(struct cdm_inode_table *t, int dirfd)
+{
+	union cdm_fh h;
+	struct stat st;
+	int fd, mount_fd, ret;
+
+	/* open_by_handle_at takes no O_PATH fd for the mount */
+	mount_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return -errno;
+	ret = fstat(mount_fd, &st) ? -errno : handle_of(mount_fd, &h);
+	if (ret)
+		goto err_close;
+	/* the privilege it takes: see whether we have it */
+	fd = open_by_handle_at(mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	close(fd);
+	t->mount_fd = mount_fd;
+	t->handle_dev = (uint32_t)st.st_dev;
+	t->handle_type = h.fh.handle_type;
+	return 0;
+err_close:
+	close(mount_fd);
+	return ret;
+}
+
+/* A copy of @inode's kept fd (closed by cdm_inode_fd_put), or -ESTALE. */
+static int kept_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	int fd = -ESTALE;
+
+	pthread_mutex_lock(&t->lock);
+	for (struct cdm_kept *k = t->kept; k; k = k->next) {
+		if (k->inode == inode) {
+			fd = fcntl(k->fd, F_DUPFD_CLOEXEC, 0);
+			fd = fd < 0 ? (errno == EMFILE ? -ENFILE : -errno) : fd;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return fd;
+}
+
+/* Close and drop the fd kept for @inode, if any.  Under t->lock. */
+static void unkeep(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	for (struct cdm_kept **pp = &t->kept; *pp; pp = &(*pp)->next) {
+		struct cdm_kept *k = *pp;
+
+		if (k->inode == inode) {
+			*pp = k->next;
+			close(k->fd);
+			free(k);
+			return;
+		}
+	}
+}
+
+/* cdm_inode_fd(), also with t->lock held (@locked: no kept fds then). */
+static int inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode,
+		    bool locked)
+{
+	union cdm_fh h;
+	int fd;
+
+	if (!inode->by_handle)
+		return inode->fd;
+	h.fh.handle_bytes = CDM_HANDLE_BYTES;
+	h.fh.handle_type = t->handle_type;
+	memcpy(h.fh.f_handle, inode->handle, CDM_HANDLE_BYTES);
+	fd = open_by_handle_at(t->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno == ESTALE && !locked)
+		return kept_fd(t, inode);
+	/* ours to lack, not the caller's (see lookup_fd_error in ops.c) */
+	return errno == EMFILE ? -ENFILE : -errno;
+}
+
+int cdm_inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
+{
+	return inode_fd(t, inode, false);
+}
+
+void cdm_inode_fd_put(struct cdm_inode *inode, int fd)
+{
+	if (inode->by_handle && fd >= 0)
+		close(fd);
 }
 
 void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err)
@@ -110,7 +246,7 @@ void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err)
 
 static void free_inode(struct cdm_inode *inode)
 {
-	if (inode->fd >= 0)
+	if (!inode->by_handle && inode->fd >= 0)
 		close(inode->fd);
 	cdm_migration_free(inode->mig);
 	pthread_mutex_destroy(&inode->lock);
@@ -127,9 +263,14 @@ void cdm_inode_table_destroy(struct cdm_inode_table *t)
 			free_inode(inode);
 		}
 	}
+	while (t->kept)
+		unkeep(t, t->kept->inode);
 	free(t->bucket);
 	t->bucket = NULL;
 	t->count = 0;
+	if (t->mount_fd >= 0)
+		close(t->mount_fd);
+	t->mount_fd = -1;
 	free(t->dev_count);
 	t->dev_count = NULL;
 	t->ndev = 0;
@@ -160,24 +301,47 @@ static void grow(struct cdm_inode_table *t)
 	t->nbucket = n;
 }
 
+/* Is @inode the one for (@ino, @dev) and, by handle, @h?  Under t->lock. */
+static bool same(const struct cdm_inode *inode, ino_t ino, uint32_t dev,
+		 const union cdm_fh *h)
+{
+	/*
+	 * A number of an inode freed behind a lookup the kernel still holds
+	 * may come back on a new one: its handle (generation) differs.
+	 */
+	return inode->src_ino == ino && inode->src_dev == dev &&
+	       (!h || !inode->by_handle ||
+		!memcmp(inode->handle, h->fh.f_handle, CDM_HANDLE_BYTES));
+}
+
 struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 				dev_t dev, int fd, uint16_t devidx,
 				uint64_t nlookup)
 {
 	struct cdm_inode *inode;
+	union cdm_fh fh;
+	bool by_handle;
 	size_t h;
 
+	/*
+	 * Outside the lock (a syscall); on any failure (another filesystem
+	 * mounted in the store, a longer handle) the inode keeps @fd.
+	 */
+	by_handle = t->mount_fd >= 0 && (uint32_t)dev == t->handle_dev &&
+		    fd >= 0 && !handle_of(fd, &fh) &&
+		    fh.fh.handle_type == t->handle_type &&
+		    fh.fh.handle_bytes == CDM_HANDLE_BYTES;
 	pthread_mutex_lock(&t->lock);
-	h = hash(ino, dev, t->nbucket);
+	h = hash(ino, (uint32_t)dev, t->nbucket);
 	for (inode = t->bucket[h]; inode; inode = inode->next) {
-		if (inode->src_ino == ino && inode->src_dev == dev) {
+		if (same(inode, ino, (uint32_t)dev, by_handle ? &fh : NULL)) {
 			inode->nlookup += nlookup;
 			pthread_mutex_unlock(&t->lock);
 			close(fd);
 			return inode;
 		}
 	}
-	if (over_budget(t, devidx)) {
+	if (!by_handle && over_budget(t, devidx)) {
 		pthread_mutex_unlock(&t->lock);
 		close(fd);
 		errno = ENFILE;
@@ -191,13 +355,20 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 		return NULL;
 	}
 	inode->src_ino = ino;
-	inode->src_dev = dev;
-	inode->fd = fd;
+	inode->src_dev = (uint32_t)dev;
 	inode->nlookup = nlookup;
 	inode->dev = devidx;
-	inode->acct_dev = devidx;
-	if (devidx < t->ndev)
-		t->dev_count[devidx]++;
+	inode->by_handle = by_handle;
+	if (by_handle) {
+		memcpy(inode->handle, fh.fh.f_handle, CDM_HANDLE_BYTES);
+		close(fd);
+	} else {
+		inode->fd = fd;
+		inode->acct_dev = devidx;
+		t->nfd++;
+		if (devidx < t->ndev)
+			t->dev_count[devidx]++;
+	}
 	pthread_mutex_init(&inode->lock, NULL);
 	inode->next = t->bucket[h];
 	t->bucket[h] = inode;
@@ -230,6 +401,12 @@ bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		if (*pp == inode) {
 			*pp = inode->next;
 			t->count--;
+			if (inode->by_handle) {
+				if (t->kept)
+					unkeep(t, inode);
+				break;
+			}
+			t->nfd--;
 			if (inode->acct_dev < t->ndev)
 				t->dev_count[inode->acct_dev]--;
 			break;
@@ -251,18 +428,30 @@ static bool is_open(struct cdm_inode *inode)
 	return open;
 }
 
+/* Bytes of unlinked regular file @inode, 0 if it has a name; t->lock held. */
+static uint64_t unlinked_bytes(struct cdm_inode_table *t,
+			       struct cdm_inode *inode)
+{
+	struct stat st;
+	int fd = inode_fd(t, inode, true);	/* an open file: not removed */
+	bool gone;
+
+	if (fd < 0)
+		return 0;
+	gone = !fstat(fd, &st) && S_ISREG(st.st_mode) && !st.st_nlink;
+	cdm_inode_fd_put(inode, fd);
+	return gone ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
 uint64_t cdm_inode_unlinked_bytes(struct cdm_inode_table *t, uint16_t devidx)
 {
 	uint64_t bytes = 0;
-	struct stat st;
 
 	pthread_mutex_lock(&t->lock);
 	for (size_t b = 0; b < t->nbucket; b++)
 		for (struct cdm_inode *i = t->bucket[b]; i; i = i->next)
-			if (i->dev == devidx && is_open(i) &&
-			    !fstat(i->fd, &st) && S_ISREG(st.st_mode) &&
-			    !st.st_nlink)
-				bytes += (uint64_t)st.st_blocks * 512;
+			if (i->dev == devidx && is_open(i))
+				bytes += unlinked_bytes(t, i);
 	pthread_mutex_unlock(&t->lock);
 	return bytes;
 }
@@ -283,12 +472,47 @@ struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
 	struct cdm_inode *inode;
 
 	pthread_mutex_lock(&t->lock);
-	for (inode = t->bucket[hash(ino, dev, t->nbucket)]; inode;
+	for (inode = t->bucket[hash(ino, (uint32_t)dev, t->nbucket)]; inode;
 	     inode = inode->next)
-		if (inode->src_ino == ino && inode->src_dev == dev)
+		if (same(inode, ino, (uint32_t)dev, NULL))
 			break;
 	pthread_mutex_unlock(&t->lock);
 	return inode;
+}
+
+int cdm_inode_rmdir(struct cdm_inode_table *t, int dirfd, const char *name)
+{
+	struct cdm_inode *inode = NULL;
+	struct cdm_kept *k;
+	struct stat st;
+	int fd = -1, ret;
+
+	/*
+	 * The kernel holds the directory it removes (and FORGETs it after
+	 * the reply, unless a working directory holds it on): the inode is
+	 * in the table now.  The O_PATH fd taken before rmdir is then the
+	 * only thing that keeps the tmpfs inode.
+	 */
+	if (t->mount_fd >= 0) {
+		fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd >= 0 && !fstat(fd, &st))
+			inode = cdm_inode_find(t, st.st_ino, st.st_dev);
+	}
+	ret = unlinkat(dirfd, name, AT_REMOVEDIR) ? -errno : 0;
+	k = !ret && inode && inode->by_handle ? malloc(sizeof(*k)) : NULL;
+	if (!k) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	k->inode = inode;
+	k->fd = fd;
+	pthread_mutex_lock(&t->lock);
+	k->next = t->kept;
+	t->kept = k;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }
 
 void cdm_procfd(char buf[CDM_PROCFD_MAX], int fd)

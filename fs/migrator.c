@@ -372,13 +372,18 @@ static void record(struct cdm_migration *m,
 }
 
 /* @inode's path in the store, for the log. */
-static void name_of(struct cdm_inode *inode, char *buf, size_t len)
+static void name_of(struct cdm_fs *fs, struct cdm_inode *inode, char *buf,
+		    size_t len)
 {
 	char path[CDM_PROCFD_MAX];
-	ssize_t n;
+	ssize_t n = -1;
+	int fd = cdm_inode_fd(&fs->table, inode);
 
-	cdm_procfd(path, inode->fd);
-	n = readlink(path, buf, len - 1);
+	if (fd >= 0) {
+		cdm_procfd(path, fd);
+		n = readlink(path, buf, len - 1);
+		cdm_inode_fd_put(inode, fd);
+	}
 	if (n < 0)
 		snprintf(buf, len, "inode %llu",
 			 (unsigned long long)inode->src_ino);
@@ -426,12 +431,18 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 	struct cdm_policy p;
 	uint64_t gen, base;
 	off_t from;
-	int fd, err = 0;
+	int fd = -1, err = 0;
+	/* for the whole walk: its path clears user.cdm.pending at the end */
+	int ifd = cdm_inode_fd(&fs->table, inode);
 
-	cdm_procfd(path, inode->fd);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		err = -errno;
+	if (ifd < 0) {
+		err = ifd;
+	} else {
+		cdm_procfd(path, ifd);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			err = -errno;
+	}
 	vec = malloc(batch / pg);
 	if (!vec && !err)
 		err = -ENOMEM;
@@ -464,7 +475,7 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 		if (res.error && !m->walk_err.error)
 			m->walk_err = res;
 		if (res.superseded && atomic_load(&fs->migrator.stopping)) {
-			name_of(inode, name, sizeof(name));
+			name_of(fs, inode, name, sizeof(name));
 			cdm_log(LOG_NOTICE, "%s: migration to %s stopped at exit after %llu bytes: the rest moves when a daemon starts on this store again",
 				name, text, (unsigned long long)m->walk_moved);
 			break;
@@ -477,6 +488,7 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 			pthread_mutex_unlock(&inode->lock);
 			free(vec);
 			close(fd);
+			cdm_inode_fd_put(inode, ifd);
 			requeue(fs, m);		/* keeps its lookup */
 			return;
 		}
@@ -485,19 +497,20 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 		record(m, &all, now() - m->walk_t0);
 		/* nobody may hold the inode to read user.cdm.migration */
 		if (m->resumed && !all.error) {
-			name_of(inode, name, sizeof(name));
+			name_of(fs, inode, name, sizeof(name));
 			cdm_log(LOG_NOTICE, "%s: resumed migration %s", name,
 				m->result);
 		}
 		m->resumed = false;
 		/* under inode->lock: a newer start sets it after this */
-		if (removexattr(path, CDM_XATTR_PENDING) && errno != ENODATA) {
-			name_of(inode, name, sizeof(name));
+		if (ifd >= 0 && removexattr(path, CDM_XATTR_PENDING) &&
+		    errno != ENODATA) {
+			name_of(fs, inode, name, sizeof(name));
 			cdm_log(LOG_WARNING, "%s: cannot clear %s: %s", name,
 				CDM_XATTR_PENDING, strerror(errno));
 		}
 		if (all.error) {
-			name_of(inode, name, sizeof(name));
+			name_of(fs, inode, name, sizeof(name));
 			cdm_log(LOG_WARNING, "%s: migration %s", name, m->result);
 		}
 		break;
@@ -512,6 +525,7 @@ static void migrate(struct cdm_fs *fs, struct cdm_migration *m)
 	free(vec);
 	if (fd >= 0)
 		close(fd);
+	cdm_inode_fd_put(inode, ifd);
 	cdm_inode_put(&fs->table, inode, 1);	/* may free m */
 }
 
@@ -629,27 +643,32 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 	char text[CDM_POLICY_STRLEN], path[CDM_PROCFD_MAX], name[PATH_MAX];
 	struct stat st;
 	bool start;
-	int ret;
+	int ret = 0, fd;
 
 	if (!m)
 		return -ENOMEM;
-	/* whose turn it is among users (queue_take) */
-	if (fstat(inode->fd, &st))
-		st.st_uid = 0;
 	if (cdm_policy_format(p, &fs->devices, text, sizeof(text)) < 0)
 		strcpy(text, "?");
-	cdm_procfd(path, inode->fd);
+	fd = cdm_inode_fd(&fs->table, inode);
+	if (fd >= 0)
+		cdm_procfd(path, fd);
+	/* whose turn it is among users (queue_take) */
+	if (fd < 0 || fstat(fd, &st))
+		st.st_uid = 0;
 	pthread_mutex_lock(&inode->lock);
 	/* due from now on, also for a daemon that comes after us */
-	if (setxattr(path, CDM_XATTR_PENDING, text, strlen(text), 0)) {
-		name_of(inode, name, sizeof(name));
+	if (fd < 0 ||
+	    setxattr(path, CDM_XATTR_PENDING, text, strlen(text), 0)) {
+		int err = fd < 0 ? -fd : errno;
+
+		name_of(fs, inode, name, sizeof(name));
 		cdm_log(LOG_WARNING, "%s: cannot set %s (a restart will not finish this migration): %s",
-			name, CDM_XATTR_PENDING, strerror(errno));
+			name, CDM_XATTR_PENDING, strerror(err));
 	}
 	if (m->busy && !strcmp(text, m->policy)) {
 		/* on its way there already */
 		pthread_mutex_unlock(&inode->lock);
-		return 0;
+		goto out;
 	}
 	if (m->busy && (!m->queued || m->walk_gen == m->gen)) {
 		/* the running (or paused) walk stops at its next batch */
@@ -684,12 +703,12 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 	}
 	pthread_mutex_unlock(&inode->lock);
 	if (!start)
-		return 0;
+		goto out;
 	/* the request's lookup keeps @inode until this one is taken */
 	cdm_inode_hold(&fs->table, inode);
 	ret = enqueue(fs, m);
 	if (ret) {
-		name_of(inode, name, sizeof(name));
+		name_of(fs, inode, name, sizeof(name));
 		cdm_log(LOG_ERR, "%s: migration to %s: cannot start a worker: %s",
 			name, text, strerror(-ret));
 		pthread_mutex_lock(&inode->lock);
@@ -698,11 +717,15 @@ static int migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
 			 "failed: no migration worker: %s to %s",
 			 strerror(-ret), m->policy);
 		/* the caller puts the old policy back: nothing is due */
-		if (!resumed)
+		if (!resumed && fd >= 0)
 			removexattr(path, CDM_XATTR_PENDING);
 		pthread_mutex_unlock(&inode->lock);
+		cdm_inode_fd_put(inode, fd);
 		cdm_inode_put(&fs->table, inode, 1);
+		return ret;
 	}
+out:
+	cdm_inode_fd_put(inode, fd);
 	return ret;
 }
 
@@ -730,7 +753,7 @@ void cdm_migrator_stop(struct cdm_fs *fs)
 		char name[PATH_MAX];
 
 		next = m->next;
-		name_of(inode, name, sizeof(name));
+		name_of(fs, inode, name, sizeof(name));
 		pthread_mutex_lock(&inode->lock);
 		m->busy = m->queued = false;
 		if (m->walk_gen == m->gen)	/* paused between turns */

@@ -129,7 +129,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 {
 	struct cdm_inode *inode;
 	uint16_t devidx = parent->dev;
-	int fd;
+	int fd, pfd;
 
 	memset(e, 0, sizeof(*e));
 	e->attr_timeout = e->entry_timeout = fs->opt.attr_timeout;
@@ -140,9 +140,14 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 			return i;
 		devidx = (uint16_t)i;
 	}
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pfd = cdm_inode_fd(&fs->table, parent);
+	if (pfd < 0)
+		return lookup_fd_error(fs, devidx, name, -pfd);
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = fd < 0 ? -errno : fd;
+	cdm_inode_fd_put(parent, pfd);
 	if (fd < 0)
-		return lookup_fd_error(fs, devidx, name, errno);
+		return lookup_fd_error(fs, devidx, name, -fd);
 	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 		int ret = -errno;
 
@@ -237,23 +242,31 @@ int cdm_kill_priv(fuse_req_t req, struct cdm_inode *inode, bool chown,
 	char path[CDM_PROCFD_MAX];
 	struct cdm_caller c;
 	struct stat st;
+	int fd = cdm_inode_fd(&cdm_fs_of(req)->table, inode), ret = 0;
 	mode_t m;
 
-	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		ret = -errno;
+		goto out;
+	}
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
-		return 0;
+		goto out;
 	cdm_caller_of(req, &c);
 	if (!chown && c.fsetid)
-		return 0;
+		goto out;
 	if (!chown)
 		gid = st.st_gid;
 	m = cdm_mode_after_kill(st.st_mode,
 				cdm_caller_in_group(&c, gid) || c.fsetid);
 	if (m == st.st_mode)
-		return 0;
-	cdm_procfd(path, inode->fd);
-	return chmod(path, m & 07777) ? -errno : 1;
+		goto out;
+	cdm_procfd(path, fd);
+	ret = chmod(path, m & 07777) ? -errno : 1;
+out:
+	cdm_inode_fd_put(inode, fd);
+	return ret;
 }
 
 /*
@@ -267,16 +280,24 @@ int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode)
 	char path[CDM_PROCFD_MAX];
 	struct cdm_caller c;
 	struct stat st;
+	int fd = cdm_inode_fd(&cdm_fs_of(req)->table, inode), ret = 0;
 
-	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		ret = -errno;
+		goto out;
+	}
 	if (!(st.st_mode & S_ISGID))
-		return 0;
+		goto out;
 	cdm_caller_of(req, &c);
 	if (c.fsetid || cdm_caller_in_group(&c, st.st_gid))
-		return 0;
-	cdm_procfd(path, inode->fd);
-	return chmod(path, st.st_mode & 07777 & ~S_ISGID) ? -errno : 0;
+		goto out;
+	cdm_procfd(path, fd);
+	ret = chmod(path, st.st_mode & 07777 & ~S_ISGID) ? -errno : 0;
+out:
+	cdm_inode_fd_put(inode, fd);
+	return ret;
 }
 
 /*
@@ -408,10 +429,17 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct stat st;
+	int fd, ret = 0;
 
 	cdm_stat_inc(fs, CDM_STAT_GETATTR);
-	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		fuse_reply_err(req, errno);
+	fd = cdm_inode_fd(&fs->table, inode);
+	if (fd < 0)
+		ret = -fd;
+	else if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		ret = errno;
+	cdm_inode_fd_put(inode, fd);
+	if (ret)
+		fuse_reply_err(req, ret);
 	else
 		fuse_reply_attr(req, &st, attr_timeout(fs, inode, &st));
 }
@@ -433,8 +461,13 @@ static int reserve(struct cdm_fs *fs, struct cdm_inode *inode,
 	uint64_t need;
 
 	if (fd < 0) {
-		cdm_procfd(path, inode->fd);
+		int pfd = cdm_inode_fd(&fs->table, inode);
+
+		if (pfd < 0)
+			return pfd;
+		cdm_procfd(path, pfd);
 		fd = open(path, O_RDWR | O_CLOEXEC);
+		cdm_inode_fd_put(inode, pfd);
 		if (fd < 0)
 			return -errno;
 	}
@@ -454,16 +487,17 @@ out:
 	return ret;
 }
 
+/* @fd: an O_PATH fd of @inode (cdm_inode_fd) */
 static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
-		      struct cdm_inode *inode, struct stat *attr, int valid,
-		      struct fuse_file_info *fi)
+		      struct cdm_inode *inode, int fd, struct stat *attr,
+		      int valid, struct fuse_file_info *fi)
 {
 	char path[CDM_PROCFD_MAX];
 	struct stat st, before;
 	int err;
 
-	cdm_procfd(path, inode->fd);
-	if (fstatat(inode->fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	cdm_procfd(path, fd);
+	if (fstatat(fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (chmod(path, attr->st_mode & 07777))
@@ -473,12 +507,12 @@ static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
 		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
 
-		if (fchownat(inode->fd, "", uid, gid,
+		if (fchownat(fd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 			return -errno;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		bool grow = !fstatat(inode->fd, "", &st, AT_EMPTY_PATH) &&
+		bool grow = !fstatat(fd, "", &st, AT_EMPTY_PATH) &&
 			    attr->st_size > st.st_size;
 		int ret = 0;
 
@@ -511,7 +545,7 @@ static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
 			tv[1].tv_nsec = UTIME_NOW;
 		else if (valid & FUSE_SET_ATTR_MTIME)
 			tv[1] = attr->st_mtim;
-		if (utimensat(inode->fd, "", tv, AT_EMPTY_PATH))
+		if (utimensat(fd, "", tv, AT_EMPTY_PATH))
 			return -errno;
 	}
 	/*
@@ -542,13 +576,14 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct stat st;
-	int ret;
+	int ret, fd;
 
 	cdm_stat_inc(fs, CDM_STAT_SETATTR);
-	ret = do_setattr(req, fs, inode, attr, valid, fi);
-	if (!ret && fstatat(inode->fd, "", &st,
-			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	fd = cdm_inode_fd(&fs->table, inode);
+	ret = fd < 0 ? fd : do_setattr(req, fs, inode, fd, attr, valid, fi);
+	if (!ret && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		ret = -errno;
+	cdm_inode_fd_put(inode, fd);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -557,13 +592,23 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	char buf[PATH_MAX + 1];
 	ssize_t n;
+	int fd;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_READLINK);
-	n = readlinkat(cdm_inode_of(req, ino)->fd, "", buf, sizeof(buf));
+	fd = cdm_inode_fd(&cdm_fs_of(req)->table, inode);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	n = readlinkat(fd, "", buf, sizeof(buf));
 	if (n < 0)
-		fuse_reply_err(req, errno);
+		n = -errno;
+	cdm_inode_fd_put(inode, fd);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
 	else if (n == sizeof(buf))
 		fuse_reply_err(req, ENAMETOOLONG);
 	else {
@@ -577,14 +622,13 @@ static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
  * local filesystem would: the group is the caller's unless the directory is
  * setgid, where the backing filesystem already gave it the directory's.
  * @fd is any fd of the new inode, @opath if it is an O_PATH one (fchown
- * takes no O_PATH fd).  chown clears set-uid and set-gid (chown_common),
- * which the caller asked for and the kernel vetted (vfs_prepare_mode
- * strips what it may not have): put them back.  Nothing to do when the
- * inode has the caller's ids already (a caller with our own ids, root
- * mostly): the parent's mode is read only when the group differs.
+ * takes no O_PATH fd), @pfd one of its parent.  chown clears set-uid and
+ * set-gid (chown_common), which the caller asked for and the kernel vetted
+ * (vfs_prepare_mode strips what it may not have): put them back.  Nothing
+ * to do when the inode has the caller's ids already (a caller with our own
+ * ids, root mostly): the parent's mode is read only when the group differs.
  */
-static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd,
-			  bool opath)
+static int give_to_caller(fuse_req_t req, int pfd, int fd, bool opath)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[CDM_PROCFD_MAX];
@@ -595,7 +639,7 @@ static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd,
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (st.st_gid != ctx->gid &&
-	    !fstatat(parent->fd, "", &dir, AT_EMPTY_PATH) &&
+	    !fstatat(pfd, "", &dir, AT_EMPTY_PATH) &&
 	    dir.st_mode & S_ISGID)
 		gid = (gid_t)-1;
 	if (st.st_uid == ctx->uid && (gid == (gid_t)-1 || st.st_gid == gid))
@@ -615,16 +659,15 @@ static int give_to_caller(fuse_req_t req, struct cdm_inode *parent, int fd,
 	return chmod(path, st.st_mode & 07777) ? -errno : 0;
 }
 
-/* An O_PATH fd of @name in @parent, for give_to_caller(). */
-static int give_name_to_caller(fuse_req_t req, struct cdm_inode *parent,
-			       const char *name)
+/* An O_PATH fd of @name in parent @pfd, for give_to_caller(). */
+static int give_name_to_caller(fuse_req_t req, int pfd, const char *name)
 {
-	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = give_to_caller(req, parent, fd, true);
+	ret = give_to_caller(req, pfd, fd, true);
 	close(fd);
 	return ret;
 }
@@ -652,39 +695,47 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
-	int ret, fd;
+	int ret, fd, pfd;
 
 	cdm_stat_inc(fs, CDM_STAT_MKNOD);
 	ret = check_parent(fs, parent);
 	if (ret)
 		goto out_err;
+	pfd = cdm_inode_fd(&fs->table, parent);
+	if (pfd < 0) {
+		ret = pfd;
+		goto out_err;
+	}
 	use_caller_umask(req, &mode);
 	if (S_ISREG(mode)) {
-		fd = openat(parent->fd, name,
+		fd = openat(pfd, name,
 			    O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode & 07777);
 		if (fd < 0) {
 			ret = -errno;
-			goto out_err;
+			goto err_put;
 		}
 		/* a full device takes no new file (capacity.c) */
 		ret = cdm_capacity_new_file(fs, parent);
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd, false);
+			ret = give_to_caller(req, pfd, fd, false);
 		close(fd);
-	} else if (mknodat(parent->fd, name, mode, rdev)) {
+	} else if (mknodat(pfd, name, mode, rdev)) {
 		ret = -errno;
-		goto out_err;
+		goto err_put;
 	} else {
-		ret = give_name_to_caller(req, parent, name);
+		ret = give_name_to_caller(req, pfd, name);
 	}
 	if (ret) {
-		unlinkat(parent->fd, name, 0);
-		goto out_err;
+		unlinkat(pfd, name, 0);
+		goto err_put;
 	}
+	cdm_inode_fd_put(parent, pfd);
 	reply_entry(req, parent, name);
 	return;
+err_put:
+	cdm_inode_fd_put(parent, pfd);
 out_err:
 	fuse_reply_err(req, -ret);
 }
@@ -694,26 +745,31 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
-	int ret;
+	int ret, pfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_MKDIR);
 	ret = check_parent(fs, parent);
-	if (!ret)
+	if (!ret) {
 		use_caller_umask(req, &mode);
-	if (!ret && mkdirat(parent->fd, name, mode))
+		pfd = cdm_inode_fd(&fs->table, parent);
+		if (pfd < 0)
+			ret = pfd;
+	}
+	if (!ret && mkdirat(pfd, name, mode))
 		ret = -errno;
 	if (!ret) {
-		int fd = openat(parent->fd, name,
+		int fd = openat(pfd, name,
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd, false);
+			ret = give_to_caller(req, pfd, fd, false);
 		if (fd >= 0)
 			close(fd);
 		if (ret)
-			unlinkat(parent->fd, name, AT_REMOVEDIR);
+			unlinkat(pfd, name, AT_REMOVEDIR);
 	}
+	cdm_inode_fd_put(parent, pfd);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -725,17 +781,23 @@ static void cdm_symlink(fuse_req_t req, const char *link,
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
-	int ret;
+	int ret, pfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_SYMLINK);
 	ret = check_parent(fs, parent);
-	if (!ret && symlinkat(link, parent->fd, name))
+	if (!ret) {
+		pfd = cdm_inode_fd(&fs->table, parent);
+		if (pfd < 0)
+			ret = pfd;
+	}
+	if (!ret && symlinkat(link, pfd, name))
 		ret = -errno;
 	if (!ret) {
-		ret = give_name_to_caller(req, parent, name);
+		ret = give_name_to_caller(req, pfd, name);
 		if (ret)
-			unlinkat(parent->fd, name, 0);
+			unlinkat(pfd, name, 0);
 	}
+	cdm_inode_fd_put(parent, pfd);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -749,17 +811,22 @@ static void cdm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino,
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct cdm_inode *newparent = cdm_inode_of(req, newparent_ino);
 	char path[CDM_PROCFD_MAX];
-	int ret;
+	int ret, fd = -1, pfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_LINK);
 	ret = check_parent(fs, newparent);
 	/* one file's memory is on one device: no links across devices */
 	if (!ret && newparent->dev != inode->dev)
 		ret = -EXDEV;
-	cdm_procfd(path, inode->fd);
-	if (!ret && linkat(AT_FDCWD, path, newparent->fd, newname,
-			   AT_SYMLINK_FOLLOW))
+	if (!ret && (fd = cdm_inode_fd(&fs->table, inode)) < 0)
+		ret = fd;
+	if (!ret && (pfd = cdm_inode_fd(&fs->table, newparent)) < 0)
+		ret = pfd;
+	cdm_procfd(path, fd);
+	if (!ret && linkat(AT_FDCWD, path, pfd, newname, AT_SYMLINK_FOLLOW))
 		ret = -errno;
+	cdm_inode_fd_put(newparent, pfd);
+	cdm_inode_fd_put(inode, fd);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -770,14 +837,18 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
+	int pfd, ret;
 
 	cdm_stat_inc(fs, CDM_STAT_UNLINK);
 	if (is_root(fs, parent)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (unlinkat(parent->fd, name, 0)) {
-		fuse_reply_err(req, errno);
+	pfd = cdm_inode_fd(&fs->table, parent);
+	ret = pfd < 0 ? -pfd : unlinkat(pfd, name, 0) ? errno : 0;
+	cdm_inode_fd_put(parent, pfd);
+	if (ret) {
+		fuse_reply_err(req, ret);
 		return;
 	}
 	cdm_capacity_changed(fs, parent->dev);	/* it may have freed memory */
@@ -788,13 +859,17 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
+	int pfd, ret;
 
 	cdm_stat_inc(fs, CDM_STAT_RMDIR);
-	if (is_root(fs, parent))
+	if (is_root(fs, parent)) {
 		fuse_reply_err(req, device_index(fs, name) >= 0 ? EBUSY : ENOENT);
-	else
-		fuse_reply_err(req, unlinkat(parent->fd, name, AT_REMOVEDIR) ?
-					    errno : 0);
+		return;
+	}
+	pfd = cdm_inode_fd(&fs->table, parent);
+	ret = pfd < 0 ? -pfd : -cdm_inode_rmdir(&fs->table, pfd, name);
+	cdm_inode_fd_put(parent, pfd);
+	fuse_reply_err(req, ret);
 }
 
 /*
@@ -824,14 +899,24 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	struct cdm_inode *newparent = cdm_inode_of(req, newparent_ino);
 	bool cross = parent->dev != newparent->dev, exchanged = false;
 	struct stat st, victim;
-	int ret = 0;
+	int ret = 0, pfd = -1, npfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_RENAME);
 	if (is_root(fs, parent) || is_root(fs, newparent)) {
 		ret = -EPERM;
 		goto out;
 	}
-	if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+	pfd = cdm_inode_fd(&fs->table, parent);
+	if (pfd < 0) {
+		ret = pfd;
+		goto out;
+	}
+	npfd = cdm_inode_fd(&fs->table, newparent);
+	if (npfd < 0) {
+		ret = npfd;
+		goto out;
+	}
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 		ret = -errno;
 		goto out;
 	}
@@ -849,10 +934,9 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		goto out;
 	}
 	if (cross && S_ISREG(st.st_mode)) {
-		struct cdm_inode target = { .fd = newparent->fd,
-					    .dev = newparent->dev };
-
-		ret = cdm_check_space(fs, &target, (uint64_t)st.st_blocks * 512);
+		/* what newparent's new files follow */
+		ret = cdm_check_space(fs, newparent,
+				      (uint64_t)st.st_blocks * 512);
 		if (ret)
 			goto out;
 		/*
@@ -861,7 +945,7 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		 * names back.
 		 */
 		if (!(flags & RENAME_NOREPLACE) &&
-		    !fstatat(newparent->fd, newname, &victim,
+		    !fstatat(npfd, newname, &victim,
 			     AT_SYMLINK_NOFOLLOW)) {
 			if (S_ISDIR(victim.st_mode)) {
 				ret = -EISDIR;
@@ -870,7 +954,7 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 			exchanged = true;
 		}
 	}
-	if (renameat2(parent->fd, name, newparent->fd, newname,
+	if (renameat2(pfd, name, npfd, newname,
 		      exchanged ? RENAME_EXCHANGE : flags)) {
 		ret = -errno;
 		goto out;
@@ -884,17 +968,19 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		cdm_log(LOG_WARNING, "%s/%s: cannot move its pages: %s; the name goes back to %s",
 			fs->devices.dev[newparent->dev].name, newname,
 			strerror(-ret), fs->devices.dev[parent->dev].name);
-		if (renameat2(newparent->fd, newname, parent->fd, name,
+		if (renameat2(npfd, newname, pfd, name,
 			      exchanged ? RENAME_EXCHANGE : RENAME_NOREPLACE))
 			cdm_log(LOG_ERR, "%s/%s: cannot rename it back: %s",
 				fs->devices.dev[newparent->dev].name, newname,
 				strerror(errno));
-	} else if (exchanged && unlinkat(parent->fd, name, 0)) {
+	} else if (exchanged && unlinkat(pfd, name, 0)) {
 		cdm_log(LOG_ERR, "%s/%s: cannot remove the file it replaced: %s",
 			fs->devices.dev[parent->dev].name, name,
 			strerror(errno));
 	}
 out:
+	cdm_inode_fd_put(newparent, npfd);
+	cdm_inode_fd_put(parent, pfd);
 	fuse_reply_err(req, -ret);
 }
 
@@ -904,16 +990,21 @@ out:
  * checked the caller's access on the cdmfs file already.  O_APPEND stays
  * off: the kernel computes append offsets (and pwrite would ignore them).
  */
-static int open_backing(struct cdm_inode *inode, int flags)
+static int open_backing(struct cdm_fs *fs, struct cdm_inode *inode, int flags)
 {
 	char path[CDM_PROCFD_MAX];
-	int fd;
+	int fd, pfd = cdm_inode_fd(&fs->table, inode);
 
-	cdm_procfd(path, inode->fd);
+	if (pfd < 0)
+		return pfd;
+	cdm_procfd(path, pfd);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES)
 		fd = open(path, (flags & O_ACCMODE) | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		fd = -errno;
+	cdm_inode_fd_put(inode, pfd);
+	return fd;
 }
 
 /*
@@ -1013,7 +1104,7 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int fd, ret = 0;
 
 	cdm_stat_inc(fs, CDM_STAT_OPEN);
-	fd = open_backing(inode, fi->flags);
+	fd = open_backing(fs, inode, fi->flags);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -1060,22 +1151,27 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 	struct fuse_entry_param e;
 	bool created = true;
-	int fd, ret;
+	int fd, ret, pfd;
 
 	cdm_stat_inc(fs, CDM_STAT_CREATE);
 	ret = check_parent(fs, parent);
 	if (ret)
 		goto out_err;
+	pfd = cdm_inode_fd(&fs->table, parent);
+	if (pfd < 0) {
+		ret = pfd;
+		goto out_err;
+	}
 	use_caller_umask(req, &mode);
-	fd = openat(parent->fd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+	fd = openat(pfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
 		    mode & 07777);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		created = false;
-		fd = openat(parent->fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(pfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		ret = -errno;
-		goto out_err;
+		goto err_put;
 	}
 	if (created) {
 		/* a full device takes no new file (capacity.c) */
@@ -1083,7 +1179,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, parent, fd, false);
+			ret = give_to_caller(req, pfd, fd, false);
 		if (ret)
 			goto err_unlink;
 	} else if (fi->flags & O_TRUNC) {
@@ -1095,12 +1191,15 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	ret = do_lookup(fs, parent, name, &e);
 	if (ret)
 		goto err_unlink;
+	cdm_inode_fd_put(parent, pfd);
 	reply_create(req, cdm_inode_of(req, e.ino), &e, fi, fd);
 	return;
 err_unlink:
 	if (created)
-		unlinkat(parent->fd, name, 0);
+		unlinkat(pfd, name, 0);
 	close(fd);
+err_put:
+	cdm_inode_fd_put(parent, pfd);
 out_err:
 	fuse_reply_err(req, -ret);
 }
@@ -1117,23 +1216,29 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino), *inode;
 	char path[CDM_PROCFD_MAX];
 	struct fuse_entry_param e;
-	int fd, pfd, ret;
+	int fd, pfd, ret, dirfd;
 
 	/* counted as a create: no stat of its own */
 	cdm_stat_inc(fs, CDM_STAT_CREATE);
 	ret = check_parent(fs, parent);
 	if (ret)
 		goto out_err;
+	dirfd = cdm_inode_fd(&fs->table, parent);
+	if (dirfd < 0) {
+		ret = dirfd;
+		goto out_err;
+	}
 	use_caller_umask(req, &mode);
-	fd = openat(parent->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-		    mode & 07777);
+	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
 	if (fd < 0) {
 		ret = -errno;
+		cdm_inode_fd_put(parent, dirfd);
 		goto out_err;
 	}
 	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
 	if (!ret)
-		ret = give_to_caller(req, parent, fd, false);
+		ret = give_to_caller(req, dirfd, fd, false);
+	cdm_inode_fd_put(parent, dirfd);
 	if (ret)
 		goto err_close;
 	memset(&e, 0, sizeof(e));
@@ -1307,9 +1412,17 @@ static void cdm_opendir(fuse_req_t req, fuse_ino_t ino,
 		ret = ENOMEM;
 		goto out_err;
 	}
-	fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = cdm_inode_fd(&fs->table, inode);
 	if (fd < 0) {
-		ret = errno;
+		ret = -fd;
+		goto err_free;
+	}
+	ret = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = ret < 0 ? -errno : ret;
+	cdm_inode_fd_put(inode, fd);
+	fd = ret;
+	if (fd < 0) {
+		ret = -fd;
 		goto err_free;
 	}
 	d->dp = fdopendir(fd);

@@ -144,7 +144,7 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			 struct cdm_policy *p)
 {
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
-	int ret;
+	int ret, fd;
 
 	struct cdm_policy own;
 	ino_t dino;
@@ -158,7 +158,11 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	/* the device directory itself: cached, as each create asks for it */
 	if (inode->src_ino == dino && inode->src_dev == ddev)
 		return 0;
-	ret = own_policy(fs, inode->fd, &own);
+	fd = cdm_inode_fd(&fs->table, inode);
+	if (fd < 0)
+		return fd;
+	ret = own_policy(fs, fd, &own);
+	cdm_inode_fd_put(inode, fd);
 	if (ret < 0)
 		return ret;
 	if (ret)
@@ -207,9 +211,13 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		return copy;
 	if (parent->src_ino != dino || parent->src_dev != ddev) {
 		struct cdm_policy own;
+		int pfd = cdm_inode_fd(&fs->table, parent);
 
+		if (pfd < 0)
+			return pfd;
 		/* without a policy of its own, @parent follows its device */
-		copy = own_policy(fs, parent->fd, &own);
+		copy = own_policy(fs, pfd, &own);
+		cdm_inode_fd_put(parent, pfd);
 		if (copy < 0)
 			return copy;
 		if (copy)
@@ -281,7 +289,7 @@ static void restore_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	struct cdm_policy p;
 	int ret;
 
-	cdm_procfd(path, inode->fd);
+	cdm_procfd(path, fd);	/* the file, open for I/O */
 	if (oldn >= 0)
 		ret = setxattr(path, CDM_XATTR_POLICY, old, (size_t)oldn, 0);
 	else
@@ -298,11 +306,11 @@ static void restore_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 
 /*
  * cdm_set_policy(), with @was the policy the file's pages followed until
- * now (NULL: the one in force, read here).
+ * now (NULL: the one in force, read here), and @ifd an O_PATH fd of @inode.
  */
-static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
-		      const char *value, size_t size,
-		      const struct cdm_policy *was)
+static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
+			 uid_t uid, const char *value, size_t size,
+			 const struct cdm_policy *was)
 {
 	char path[CDM_PROCFD_MAX], text[CDM_POLICY_STRLEN];
 	char old[CDM_POLICY_STRLEN];
@@ -322,13 +330,13 @@ static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
 	if (p.mode != CDM_POLICY_INHERIT &&
 	    cdm_policy_placement(&p, &fs->devices, dev, &pl))
 		return -EINVAL;
-	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	if (fstatat(ifd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (uid != 0 && uid != st.st_uid)
 		return -EPERM;
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		return -EINVAL;
-	cdm_procfd(path, inode->fd);
+	cdm_procfd(path, ifd);
 	if (S_ISDIR(st.st_mode)) {
 		if (p.mode == CDM_POLICY_INHERIT) {
 			ret = removexattr(path, CDM_XATTR_POLICY) &&
@@ -401,6 +409,19 @@ err_restore:
 	restore_policy(fs, inode, dev, fd, old, oldn);
 out:
 	close(fd);
+	return ret;
+}
+
+static int set_policy(struct cdm_fs *fs, struct cdm_inode *inode, uid_t uid,
+		      const char *value, size_t size,
+		      const struct cdm_policy *was)
+{
+	int fd = cdm_inode_fd(&fs->table, inode), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = set_policy_at(fs, inode, fd, uid, value, size, was);
+	cdm_inode_fd_put(inode, fd);
 	return ret;
 }
 
@@ -553,10 +574,16 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 	ret = cdm_effective_policy(fs, inode, &p);
 	if (ret)
 		return ret;
-	cdm_procfd(path, inode->fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = cdm_inode_fd(&fs->table, inode);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	cdm_procfd(path, fd);
+	ret = open(path, O_RDONLY | O_CLOEXEC);
+	ret = ret < 0 ? -errno : ret;
+	cdm_inode_fd_put(inode, fd);
+	fd = ret;
+	if (fd < 0)
+		return fd;
 	if (fs->devices.dev[dev].kind == CDM_KIND_COHERENT) {
 		ret = region_residency(fs, dev, &p, fd, bytes, drift, lost);
 		close(fd);

@@ -464,6 +464,25 @@ static int hold_device_dir(struct cdm_fs *fs, uint16_t i)
 	return 0;
 }
 
+/*
+ * Name the store's inodes by file handle: then they hold no fd, and the
+ * number of files the kernel may cache is not bounded by RLIMIT_NOFILE.
+ * Opening a handle takes CAP_DAC_READ_SEARCH; without it (a daemon run by
+ * a user) each inode holds an O_PATH fd, within the budget, as before.
+ */
+static void use_handles(struct cdm_fs *fs)
+{
+	int ret = cdm_inode_table_use_handles(&fs->table, fs->root.fd);
+
+	if (!ret)
+		cdm_log(LOG_INFO, "store %s: files named by file handle: no fd per file",
+			fs->store_path);
+	else
+		cdm_log(LOG_NOTICE, "store %s: cannot open file handles (%s%s): one fd per file the kernel caches",
+			fs->store_path, strerror(-ret),
+			ret == -EPERM ? ": needs CAP_DAC_READ_SEARCH" : "");
+}
+
 int cdm_store_open(struct cdm_fs *fs)
 {
 	struct statfs sfs;
@@ -490,7 +509,8 @@ int cdm_store_open(struct cdm_fs *fs)
 		goto err_close;
 	}
 	fs->root.src_ino = st.st_ino;
-	fs->root.src_dev = st.st_dev;
+	fs->root.src_dev = (uint32_t)st.st_dev;
+	use_handles(fs);
 	fs->root.nlookup = 2;
 	fs->root.dev = CDM_NO_DEVICE;
 	pthread_mutex_init(&fs->root.lock, NULL);

@@ -15,12 +15,16 @@
 #include "cdmfs/xattr.h"
 #include "ops.h"
 
-static bool is_regular(struct cdm_inode *inode)
+static bool is_regular(struct cdm_fs *fs, struct cdm_inode *inode)
 {
 	struct stat st;
+	int fd = cdm_inode_fd(&fs->table, inode);
+	bool reg = fd >= 0 &&
+		   !fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) &&
+		   S_ISREG(st.st_mode);
 
-	return !fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) &&
-	       S_ISREG(st.st_mode);
+	cdm_inode_fd_put(inode, fd);
+	return reg;
 }
 
 static bool is_cdm_name(const char *name)
@@ -48,7 +52,7 @@ static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
 		}
 		return cdm_policy_value(fs, inode);
 	}
-	if (!is_regular(inode)) {
+	if (!is_regular(fs, inode)) {
 		errno = ENODATA;
 		return NULL;
 	}
@@ -98,22 +102,32 @@ static void reply_value(fuse_req_t req, const char *value, size_t len,
 		fuse_reply_buf(req, value, len);
 }
 
-/* Path through which the backing inode's xattrs are reached. */
-static void xattr_path(struct cdm_inode *inode, char buf[CDM_PROCFD_MAX])
+/*
+ * Path through which the backing inode's xattrs are reached.  Returns the
+ * fd it names, to give back with cdm_inode_fd_put(), or -errno.
+ */
+static int xattr_path(fuse_req_t req, struct cdm_inode *inode,
+		      char buf[CDM_PROCFD_MAX])
 {
+	int fd = cdm_inode_fd(&cdm_fs_of(req)->table, inode);
+
 	/*
 	 * The /proc link of an O_PATH fd ends at the inode it names, a
 	 * symlink included: getxattr() through it does not follow the
 	 * symlink any further (lgetxattr() would act on the /proc link).
 	 */
-	cdm_procfd(buf, inode->fd);
+	if (fd >= 0)
+		cdm_procfd(buf, fd);
+	return fd;
 }
 
 void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  size_t size)
 {
-	char path[CDM_PROCFD_MAX], *value;
+	struct cdm_inode *inode = cdm_inode_of(req, ino);
+	char path[CDM_PROCFD_MAX], *value = NULL;
 	ssize_t n;
+	int fd;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_GETXATTR);
 	if (is_cdm_name(name)) {
@@ -126,23 +140,27 @@ void cdm_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		free(value);
 		return;
 	}
-	xattr_path(cdm_inode_of(req, ino), path);
+	fd = xattr_path(req, inode, path);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	if (size == 0) {
 		n = getxattr(path, name, NULL, 0);
+		n = n < 0 ? -errno : n;
+		cdm_inode_fd_put(inode, fd);
 		if (n < 0)
-			fuse_reply_err(req, errno);
+			fuse_reply_err(req, (int)-n);
 		else
 			fuse_reply_xattr(req, (size_t)n);
 		return;
 	}
 	value = malloc(size);
-	if (!value) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = getxattr(path, name, value, size);
+	n = !value ? -ENOMEM : getxattr(path, name, value, size);
+	n = n == -1 ? -errno : n;
+	cdm_inode_fd_put(inode, fd);
 	if (n < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, value, (size_t)n);
 	free(value);
@@ -152,7 +170,7 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
 	char path[CDM_PROCFD_MAX];
-	int ret;
+	int ret, fd;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_SETXATTR);
 	if (!strcmp(name, CDM_XATTR_POLICY)) {
@@ -166,8 +184,9 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, is_computed(name) ? EPERM : EINVAL);
 		return;
 	}
-	xattr_path(cdm_inode_of(req, ino), path);
-	ret = setxattr(path, name, value, size, flags) ? -errno : 0;
+	fd = xattr_path(req, cdm_inode_of(req, ino), path);
+	ret = fd < 0 ? fd : setxattr(path, name, value, size, flags) ? -errno : 0;
+	cdm_inode_fd_put(cdm_inode_of(req, ino), fd);
 	if (!ret && !strcmp(name, "system.posix_acl_access"))
 		ret = cdm_acl_kill_sgid(req, cdm_inode_of(req, ino));
 	fuse_reply_err(req, -ret);
@@ -200,30 +219,39 @@ static size_t hide_own_names(char *buf, size_t n, bool trusted)
 
 void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	char path[CDM_PROCFD_MAX], *buf = NULL;
 	ssize_t n;
+	int fd;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_LISTXATTR);
-	xattr_path(cdm_inode_of(req, ino), path);
+	fd = xattr_path(req, inode, path);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	/* the whole list, also for its size: some names are not shown */
 	for (;;) {
 		n = listxattr(path, NULL, 0);
 		if (n < 0) {
-			fuse_reply_err(req, errno);
-			return;
+			n = -errno;
+			break;
 		}
 		free(buf);
 		buf = malloc((size_t)n + 1);
 		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
+			n = -ENOMEM;
+			break;
 		}
 		n = listxattr(path, buf, (size_t)n);
-		if (n >= 0 || errno != ERANGE)
+		if (n >= 0 || errno != ERANGE) {
+			n = n < 0 ? -errno : n;
 			break;		/* else it grew meanwhile */
+		}
 	}
+	cdm_inode_fd_put(inode, fd);
 	if (n < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 	} else {
 		struct cdm_caller c = { .sys_admin = true };
 
@@ -239,7 +267,7 @@ void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	char path[CDM_PROCFD_MAX];
-	int ret;
+	int ret, fd;
 
 	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_REMOVEXATTR);
 	if (!strcmp(name, CDM_XATTR_POLICY)) {
@@ -252,6 +280,8 @@ void cdm_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, is_computed(name) ? EPERM : ENODATA);
 		return;
 	}
-	xattr_path(cdm_inode_of(req, ino), path);
-	fuse_reply_err(req, removexattr(path, name) ? errno : 0);
+	fd = xattr_path(req, cdm_inode_of(req, ino), path);
+	ret = fd < 0 ? -fd : removexattr(path, name) ? errno : 0;
+	cdm_inode_fd_put(cdm_inode_of(req, ino), fd);
+	fuse_reply_err(req, ret);
 }
