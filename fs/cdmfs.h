@@ -409,8 +409,8 @@ static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)
 	atomic_fetch_add_explicit(&fs->stats[s], 1, memory_order_relaxed);
 }
 /**
- * "transport=io_uring io_uring=auto lookup=3 getattr=5 ... passthrough_opens=2
- * ...": @over_uring says whether the request asking came over the ring.
+ * "transport=io_uring lookup=3 getattr=5 ... passthrough_opens=2 ...":
+ * @over_uring says whether the request asking came over the ring.
  */
 char *cdm_stats_format(struct cdm_fs *fs, bool over_uring);
 /** One line per device for user.cdm.devices. */

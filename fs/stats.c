@@ -29,11 +29,6 @@ static const char *const stat_names[CDM_STAT_NR] = {
 	[CDM_STAT_PASSTHROUGH_FALLBACKS] = "passthrough_fallbacks",
 };
 
-static const char *const uring_names[] = {
-	[CDM_URING_AUTO] = "auto", [CDM_URING_ON] = "on",
-	[CDM_URING_OFF] = "off",
-};
-
 char *cdm_stats_format(struct cdm_fs *fs, bool over_uring)
 {
 	char *buf = NULL;
@@ -45,10 +40,10 @@ char *cdm_stats_format(struct cdm_fs *fs, bool over_uring)
 	/*
 	 * The transport of this very request: the kernel sends over /dev/fuse
 	 * until every ring queue is registered, and when the ring could not
-	 * start, so what was asked for (io_uring=) is not proof of use.
+	 * start, so what was asked for (-o io_uring=) is not proof of use.
+	 * Every other field is a counter.
 	 */
-	fprintf(f, "transport=%s io_uring=%s", over_uring ? "io_uring" : "dev_fuse",
-		uring_names[fs->opt.io_uring]);
+	fprintf(f, "transport=%s", over_uring ? "io_uring" : "dev_fuse");
 	for (int i = 0; i < CDM_STAT_NR; i++)
 		fprintf(f, " %s=%llu", stat_names[i],
 			(unsigned long long)atomic_load(&fs->stats[i]));
