@@ -233,6 +233,13 @@ enum cdm_stat {
  */
 #define CDM_ATTR_TIMEOUT_DEFAULT 86400.0
 
+/* -o io_uring=: which FUSE transport the daemon asks for (main.c) */
+enum cdm_uring {
+	CDM_URING_AUTO,	/* io_uring when the kernel and libfuse offer it */
+	CDM_URING_ON,	/* io_uring, or refuse to mount */
+	CDM_URING_OFF,	/* /dev/fuse only */
+};
+
 struct cdm_options {
 	const char *mountpoint;
 	const char *store;		/* NULL: a tmpfs of our own */
@@ -248,6 +255,9 @@ struct cdm_options {
 	bool foreground, debug, nopassthrough, keep_store, no_host;
 	/* -o suid / -o dev: drop the default nosuid / nodev (root only) */
 	bool suid, dev;
+	enum cdm_uring io_uring;
+	/* -o enable_uring: set the fuse module's enable_uring (root) */
+	bool enable_uring;
 	bool show_help, show_version;
 };
 
@@ -474,8 +484,11 @@ static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)
 {
 	atomic_fetch_add_explicit(&fs->stats[s], 1, memory_order_relaxed);
 }
-/** "lookup=3 getattr=5 ... read=0 write=0 passthrough_opens=2 ..." */
-char *cdm_stats_format(struct cdm_fs *fs);
+/**
+ * "transport=io_uring lookup=3 getattr=5 ... passthrough_opens=2 ...":
+ * @over_uring says whether the request asking came over the ring.
+ */
+char *cdm_stats_format(struct cdm_fs *fs, bool over_uring);
 /** One line per device for user.cdm.devices. */
 char *cdm_devices_format(struct cdm_fs *fs);
 /**

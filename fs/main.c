@@ -33,6 +33,9 @@ static void usage(FILE *f)
 	      "  -o store=DIR           keep the files in DIR (on tmpfs)\n"
 	      "  -o keep_store          keep our store tmpfs mounted at exit\n"
 	      "  -o nopassthrough       serve I/O through the daemon\n"
+	      "  -o io_uring=on|off|auto  FUSE over io_uring (default auto: when the\n"
+	      "                         fuse module's enable_uring is Y)\n"
+	      "  -o enable_uring        set that module parameter to Y first (root)\n"
 	      "  -o attr_timeout=SEC    name and attribute cache time (default 86400)\n"
 	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
 	      "  -o reserve             allocate what a truncate adds, at the truncate\n"
@@ -185,11 +188,108 @@ static int check_environment(const char *mountpoint)
 	return 0;
 }
 
-static char *fuse_mount_opts(struct cdm_fs *fs)
+#define URING_PARAM "/sys/module/fuse/parameters/enable_uring"
+
+bool cdm_req_is_uring(fuse_req_t req)
+{
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 18)
+	return fuse_req_is_uring(req);
+#else
+	return false;
+#endif
+}
+
+/* The fuse module's enable_uring: 1 (Y), 0 (N), or -errno (no such file:
+ * a kernel without FUSE over io_uring) */
+static int uring_param(void)
+{
+	char c = 0;
+	int fd = open(URING_PARAM, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, &c, 1) == 1 ? (c == 'Y' || c == '1') : -EIO;
+	close(fd);
+	return ret;
+}
+
+/*
+ * -o enable_uring: the module parameter is machine-wide (every FUSE mount
+ * that asks for io_uring gets it), so it changes only when asked, and stays
+ * set after we exit, like any sysfs setting an admin makes.
+ */
+static int uring_param_enable(const char *mountpoint)
+{
+	int fd = open(URING_PARAM, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || write(fd, "Y", 1) != 1)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret) {
+		cdm_log(LOG_ERR, "%s: -o enable_uring: cannot write Y to %s: %s",
+			mountpoint, URING_PARAM,
+			ret == -ENOENT ? "the kernel has no FUSE over io_uring" :
+					 strerror(-ret));
+		return ret;
+	}
+	cdm_log(LOG_NOTICE, "%s: set %s to Y as asked (-o enable_uring): it stays so for every FUSE mount until reboot or N",
+		mountpoint, URING_PARAM);
+	return 0;
+}
+
+/*
+ * Decide the transport before the mount: io_uring needs libfuse >= 3.18
+ * built with liburing and the fuse module's enable_uring.  "on" refuses to
+ * mount without them; "auto" says why it uses /dev/fuse.  Requests still
+ * come over /dev/fuse until the ring's queues are registered, or for good
+ * when libfuse cannot start the ring (it logs why): user.cdm.stats shows
+ * the transport of the request that reads it.
+ */
+static int choose_transport(struct cdm_fs *fs, bool *uring)
+{
+	const char *mnt = fs->opt.mountpoint, *why = NULL;
+	int param;
+
+	*uring = false;
+	if (fs->opt.enable_uring) {
+		int ret = uring_param_enable(mnt);
+
+		if (ret)
+			return ret;
+	}
+	if (fs->opt.io_uring == CDM_URING_OFF) {
+		cdm_log(LOG_NOTICE, "%s: transport /dev/fuse (-o io_uring=off)", mnt);
+		return 0;
+	}
+	param = uring_param();
+	if (!HAVE_FUSE_URING)
+		why = "libfuse " CDMFS_LIBFUSE_VERSION " has no FUSE over io_uring (needs >= 3.18 built with liburing)";
+	else if (param < 0)
+		why = "the kernel has no FUSE over io_uring (" URING_PARAM " missing; needs Linux >= 6.14)";
+	else if (param == 0)
+		why = "the fuse module's enable_uring is N (-o enable_uring, or echo Y > " URING_PARAM ", turns it on)";
+	if (!why) {
+		*uring = true;
+		cdm_log(LOG_NOTICE, "%s: transport io_uring (-o io_uring=%s): libfuse %s, enable_uring Y",
+			mnt, fs->opt.io_uring == CDM_URING_ON ? "on" : "auto",
+			CDMFS_LIBFUSE_VERSION);
+		return 0;
+	}
+	if (fs->opt.io_uring == CDM_URING_ON) {
+		cdm_log(LOG_ERR, "%s: -o io_uring=on: %s", mnt, why);
+		return -EOPNOTSUPP;
+	}
+	cdm_log(LOG_NOTICE, "%s: transport /dev/fuse (-o io_uring=auto): %s", mnt, why);
+	return 0;
+}
+
+static char *fuse_mount_opts(struct cdm_fs *fs, bool uring)
 {
 	char *s;
 
-	if (asprintf(&s, "fsname=cdmfs,subtype=cdmfs,default_permissions,%s,%s%s%s%s",
+	if (asprintf(&s, "fsname=cdmfs,subtype=cdmfs,default_permissions%s,%s,%s%s%s%s",
+		     uring ? ",io_uring" : "",
 		     fs->opt.suid ? "suid" : "nosuid",
 		     fs->opt.dev ? "dev" : "nodev",
 		     geteuid() == 0 ? ",allow_other" : "",
@@ -205,6 +305,7 @@ int main(int argc, char **argv)
 	struct fuse_session *se;
 	struct fuse_loop_config *cfg;
 	char err[256], *mopts;
+	bool uring;
 	int ret;
 
 	ret = cdm_options_parse(argc, argv, &fs.opt, err, sizeof(err));
@@ -244,6 +345,11 @@ int main(int argc, char **argv)
 	ret = check_environment(fs.opt.mountpoint);
 	if (ret)
 		goto err_opts;
+	ret = choose_transport(&fs, &uring);
+	if (ret)
+		goto err_opts;
+	/* libfuse's test knob would override the choice made above */
+	unsetenv("FUSE_URING_ENABLE");
 	ret = discover(&fs);
 	if (ret)
 		goto err_devices;
@@ -255,7 +361,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto err_table;
 
-	mopts = fuse_mount_opts(&fs);
+	mopts = fuse_mount_opts(&fs, uring);
 	if (!mopts) {
 		ret = -ENOMEM;
 		goto err_store;
@@ -285,8 +391,10 @@ int main(int argc, char **argv)
 		cdm_log(LOG_ERR, "%s: mount failed", fs.opt.mountpoint);
 		goto err_signals;
 	}
-	cdm_log(LOG_INFO, "%s: mounted, store %s", fs.opt.mountpoint,
-		fs.store_path);
+	cdm_log(LOG_INFO, "%s: mounted, store %s, transport %s",
+		fs.opt.mountpoint, fs.store_path,
+		uring ? "io_uring (after INIT; /dev/fuse until its queues are registered)" :
+			"/dev/fuse");
 	if (!fs.opt.foreground)
 		cdm_log_to_syslog();
 	fuse_daemonize(fs.opt.foreground);

@@ -151,6 +151,10 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 			o->reserve = true;
 		else if (!strcmp(opt, "debug"))
 			o->debug = true;
+		else if (!strcmp(opt, "enable_uring"))
+			o->enable_uring = true;
+		else if (!strcmp(opt, "io_uring"))
+			o->io_uring = CDM_URING_ON;	/* libfuse's spelling */
 		else if (!strcmp(opt, "default_permissions"))
 			;	/* always on */
 		else
@@ -174,6 +178,18 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 		    o->migrate_batch % 4096)
 			return fail(err, errlen,
 				    "migrate_batch=%s: expected a size from 4K to 1G in whole 4K pages (e.g. 2M)", v);
+		return 0;
+	}
+	if (!strcmp(opt, "io_uring")) {
+		if (!strcmp(v, "auto"))
+			o->io_uring = CDM_URING_AUTO;
+		else if (!strcmp(v, "on"))
+			o->io_uring = CDM_URING_ON;
+		else if (!strcmp(v, "off"))
+			o->io_uring = CDM_URING_OFF;
+		else
+			return fail(err, errlen,
+				    "io_uring=%s: expected on, off or auto", v);
 		return 0;
 	}
 	if (!strcmp(opt, "attr_timeout")) {

@@ -29,7 +29,7 @@ static const char *const stat_names[CDM_STAT_NR] = {
 	[CDM_STAT_PASSTHROUGH_FALLBACKS] = "passthrough_fallbacks",
 };
 
-char *cdm_stats_format(struct cdm_fs *fs)
+char *cdm_stats_format(struct cdm_fs *fs, bool over_uring)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -37,8 +37,15 @@ char *cdm_stats_format(struct cdm_fs *fs)
 
 	if (!f)
 		return NULL;
+	/*
+	 * The transport of this very request: the kernel sends over /dev/fuse
+	 * until every ring queue is registered, and when the ring could not
+	 * start, so what was asked for (-o io_uring=) is not proof of use.
+	 * Every other field is a counter.
+	 */
+	fprintf(f, "transport=%s", over_uring ? "io_uring" : "dev_fuse");
 	for (int i = 0; i < CDM_STAT_NR; i++)
-		fprintf(f, "%s%s=%llu", i ? " " : "", stat_names[i],
+		fprintf(f, " %s=%llu", stat_names[i],
 			(unsigned long long)atomic_load(&fs->stats[i]));
 	fprintf(f, " inodes=%zu", cdm_inode_count(&fs->table));
 	if (fclose(f)) {

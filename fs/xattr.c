@@ -44,7 +44,7 @@ static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (ino == FUSE_ROOT_ID && !strcmp(name, CDM_XATTR_DEVICES))
 		return cdm_devices_format(fs);
 	if (ino == FUSE_ROOT_ID && !strcmp(name, CDM_XATTR_STATS))
-		return cdm_stats_format(fs);
+		return cdm_stats_format(fs, cdm_req_is_uring(req));
 	if (!strcmp(name, CDM_XATTR_POLICY)) {
 		if (ino == FUSE_ROOT_ID) {
 			errno = ENODATA;

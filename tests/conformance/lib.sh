@@ -3,7 +3,8 @@
 # directory pair for root and one for an unprivileged user, and the
 # clean-unmount check of tests/lib/common.sh.
 #
-# Environment (set by meson): CDMFS = the daemon binary.
+# Environment (set by meson): CDMFS = the daemon binary; CDMFS_TRANSPORT as
+# in tests/mount/lib.sh (io_uring, dev_fuse, or unset: the default).
 set -u
 
 : "${CDMFS:?CDMFS must name the cdmfs binary}"
@@ -66,6 +67,10 @@ mount_cdmfs() {
 	mount -t tmpfs -o mode=0755 cdmfs-conf-store "$WORK/store" || exit 1
 	opts="store=$WORK/store,sim=sim0:256M,sim=sim1:256M"
 	[ "$1" = daemon ] && opts="$opts,nopassthrough"
+	case ${CDMFS_TRANSPORT:-} in
+	io_uring) opts="$opts,io_uring=on" ;;
+	dev_fuse) opts="$opts,io_uring=off" ;;
+	esac
 	: >"$LOG"
 	cdm_daemon_start "$WORK/mnt" -o "$opts"
 }

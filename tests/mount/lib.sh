@@ -3,11 +3,22 @@
 # fails if the daemon did not exit cleanly at unmount.
 #
 # Environment (set by meson): CDMFS = the daemon binary; CDMFS_DATAPATH =
-# "passthrough" (default) or "daemon" (adds -o nopassthrough).
+# "passthrough" (default) or "daemon" (adds -o nopassthrough);
+# CDMFS_TRANSPORT = "io_uring" (adds -o io_uring=on: the mount fails unless
+# the fuse module's enable_uring is Y) or "dev_fuse" (-o io_uring=off);
+# unset: the daemon's default (auto).  `meson test --setup io_uring` and
+# `--setup dev_fuse` set it; scripts/test runs the mount suite with both.
 set -u
 
 : "${CDMFS:?CDMFS must name the cdmfs binary}"
 CDMFS_DATAPATH=${CDMFS_DATAPATH:-passthrough}
+CDMFS_TRANSPORT=${CDMFS_TRANSPORT:-}
+case $CDMFS_TRANSPORT in
+io_uring) CDMFS_TRANSPORT_OPT=io_uring=on ;;
+dev_fuse) CDMFS_TRANSPORT_OPT=io_uring=off ;;
+'') CDMFS_TRANSPORT_OPT= ;;
+*) echo "CDMFS_TRANSPORT=$CDMFS_TRANSPORT: expected io_uring or dev_fuse" >&2; exit 1 ;;
+esac
 T_NAME=$(basename "$0" .sh)
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -31,6 +42,7 @@ cdm_mount() {
 	local opts="store=$STORE"
 	mountpoint -q "$STORE" || mount -t tmpfs -o mode=0755 cdmfs-test-store "$STORE"
 	[ "$CDMFS_DATAPATH" = daemon ] && opts="$opts,nopassthrough"
+	[ -n "$CDMFS_TRANSPORT_OPT" ] && opts="$opts,$CDMFS_TRANSPORT_OPT"
 	[ $# -gt 0 ] && opts="$opts,$1"
 	cdm_daemon_start "$MNT" -o "$opts"
 	DAEMON_PID=$CDM_PID

@@ -181,6 +181,35 @@ static void test_bad_options(void **state)
 	expect_error("reserve=1", "unknown option 'reserve=1'");
 }
 
+static void test_io_uring(void **state)
+{
+	static const struct { const char *opt; enum cdm_uring want; } ok[] = {
+		{ "sim=a:1G", CDM_URING_AUTO }, { "io_uring=auto", CDM_URING_AUTO },
+		{ "io_uring=on", CDM_URING_ON }, { "io_uring", CDM_URING_ON },
+		{ "io_uring=off", CDM_URING_OFF },
+		{ "io_uring=on,io_uring=off", CDM_URING_OFF },
+	};
+	struct cdm_options o;
+	char err[256] = "";
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(parse(ARGV("-o", w(ok[i].opt), "/m"), 3, &o,
+				       err), 0);
+		assert_int_equal(o.io_uring, ok[i].want);
+		assert_false(o.enable_uring);
+		assert_null(o.fuse_opts);	/* ours, not libfuse's */
+		cdm_options_free(&o);
+	}
+	assert_int_equal(parse(ARGV("-o", w("enable_uring"), "/m"), 3, &o, err), 0);
+	assert_true(o.enable_uring);
+	assert_int_equal(o.io_uring, CDM_URING_AUTO);
+	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("-o", w("io_uring=yes"), "/m"), 3, &o, err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "on, off or auto"));
+	cdm_options_free(&o);
+}
+
 static void test_bad_args(void **state)
 {
 	struct cdm_options o;
@@ -211,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_suid_dev),
 		cmocka_unit_test(test_migrate_batch_reserve),
 		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_io_uring),
 		cmocka_unit_test(test_bad_args),
 	};
 
