@@ -1220,7 +1220,10 @@ static void progress(struct target *t, size_t n, double t0, bool final)
 	if (rate > 0 && !final) {
 		double s = (double)(total - done) / rate;
 
-		snprintf(eta, sizeof(eta), "%d:%02d", (int)s / 60, (int)s % 60);
+		if (s < 60)
+			snprintf(eta, sizeof(eta), "%.0fs", ceil(s));
+		else
+			snprintf(eta, sizeof(eta), "%d:%02d", (int)s / 60, (int)s % 60);
 	} else if (final) {
 		snprintf(eta, sizeof(eta), "%.1fs", el);
 	}

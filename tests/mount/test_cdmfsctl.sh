@@ -81,9 +81,15 @@ check "devices --json: gpu0 used by files = st_blocks of its files (kernel: $gpu
 	grep -q "^gpu0 .* used=$gpu0_used " <<<"$rows"
 check "devices --json: gpu0 is simulated, no nodes, tier or health" \
 	grep -q "^gpu0 .*nodes=- .*simulated=yes .*tier=None health=None$" <<<"$rows"
+# Without MNT it walks every cdmfs mount of the machine, other people's
+# too, which may hold many thousands of files: bounded, and said if cut.
 j=$(timeout 120 "$CDMFSCTL" --json devices)
-pycheck "devices without MNT includes this mount" \
-	'sys.argv[2] in [d["mount"] for d in j]' "$j" "$MNT"
+if [ $? = 124 ]; then
+	echo "# devices without MNT not checked: walking this machine's other cdmfs mounts took over 120 s"
+else
+	pycheck "devices without MNT includes this mount" \
+		'sys.argv[2] in [d["mount"] for d in j]' "$j" "$MNT"
+fi
 expect_fail "$WORK/nope: No such file" "devices: a missing MNT is named" ctl devices "$WORK/nope"
 expect_fail "not the root of a cdmfs mount" "devices: MNT not a cdmfs root" ctl devices "$MNT/gpu0"
 ctl devices "$WORK" >/dev/null 2>&1
