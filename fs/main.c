@@ -33,6 +33,8 @@ static void usage(FILE *f)
 	      "  -o nohost              no 'host' device for system DRAM\n"
 	      "  -o store=DIR           keep the files in DIR (on tmpfs)\n"
 	      "  -o keep_store          keep our store tmpfs mounted at exit\n"
+	      "  -o huge=never|within_size|always  2 MiB pages in our store tmpfs\n"
+	      "                         (default: its default, 4 KiB pages)\n"
 	      "  -o nopassthrough       serve I/O through the daemon\n"
 	      "  -o attr_timeout=SEC    attribute cache time (default 1)\n"
 	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
