@@ -243,6 +243,8 @@ enum cdm_uring {
 struct cdm_options {
 	const char *mountpoint;
 	const char *store;		/* NULL: a tmpfs of our own */
+	/* huge= of our own store tmpfs; NULL: within_size where supported */
+	const char *huge;
 	const char *sysroot;		/* "" = the running system */
 	char *fuse_opts;		/* mount options for libfuse, malloc'd */
 	struct cdm_device_list sims;	/* from -o sim=NAME:SIZE */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ static void usage(FILE *f)
 	      "  -o nohost              no 'host' device for system DRAM\n"
 	      "  -o store=DIR           keep the files in DIR (on tmpfs)\n"
 	      "  -o keep_store          keep our store tmpfs mounted at exit\n"
+	      "  -o huge=never|within_size|always  2 MiB pages in our store tmpfs\n"
+	      "                         (default: its default, 4 KiB pages)\n"
 	      "  -o nopassthrough       serve I/O through the daemon\n"
 	      "  -o io_uring=on|off|auto  FUSE over io_uring (default auto: when the\n"
 	      "                         fuse module's enable_uring is Y)\n"
@@ -299,6 +302,28 @@ static char *fuse_mount_opts(struct cdm_fs *fs, bool uring)
 	return s;
 }
 
+/*
+ * libfuse's messages (its -d request trace included) through cdm_log: by
+ * default they go to stderr, which fuse_daemonize() points at /dev/null,
+ * so a daemon in the background lost them; cdm_log sends them to syslog
+ * then, at the same levels (fuse_log's are syslog's).
+ */
+static void fuse_log_to_cdm(enum fuse_log_level level, const char *fmt,
+			    va_list ap)
+{
+	char buf[1024];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	/* its lines end in a newline; cdm_log adds its own */
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	cdm_log((int)level, "%s", buf);
+}
+
 int main(int argc, char **argv)
 {
 	static struct cdm_fs fs;
@@ -336,6 +361,7 @@ int main(int argc, char **argv)
 	}
 	if (fs.opt.debug)
 		cdm_log_set_level(LOG_DEBUG);
+	fuse_set_log_func(fuse_log_to_cdm);
 	if (fs.opt.suid || fs.opt.dev)
 		cdm_log(LOG_NOTICE, "%s: mounting%s%s as asked: set-uid files and device nodes there take effect",
 			fs.opt.mountpoint, fs.opt.suid ? " suid" : "",

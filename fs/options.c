@@ -171,6 +171,14 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 		*(!strcmp(opt, "store") ? &o->store : &o->sysroot) = v;
 		return 0;
 	}
+	if (!strcmp(opt, "huge")) {
+		if (strcmp(v, "never") && strcmp(v, "within_size") &&
+		    strcmp(v, "always"))
+			return fail(err, errlen,
+				    "huge=%s: expected never, within_size or always", v);
+		o->huge = v;
+		return 0;
+	}
 	if (!strcmp(opt, "migrate_batch")) {
 		/* whole pages; a batch is one mapping of the file */
 		if (cdm_parse_size(v, &o->migrate_batch) ||

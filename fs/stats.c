@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cdmfs.h"
+#include "cdmfs/cdmkm.h"
 
 static const char *const stat_names[CDM_STAT_NR] = {
 	[CDM_STAT_LOOKUP] = "lookup", [CDM_STAT_FORGET] = "forget",
@@ -99,6 +100,30 @@ static void print_nodes(FILE *f, const struct cdm_nodemask *m)
 		fputs("-", f);
 }
 
+/*
+ * " health=..." for a helper-module region, asked of the module now (the
+ * health thread only logs changes): an operator's tool shows it next to
+ * the capacity.  Nothing for other devices, which have no such state.
+ */
+static const char *region_health(const struct cdm_device *d)
+{
+	struct cdmkm_region r;
+
+	if (d->kind != CDM_KIND_COHERENT)
+		return "";
+	if (cdm_cdmkm_region(d->name, &r))
+		return " health=unknown";
+	switch (r.state) {
+	case CDMKM_ONLINE:
+		return " health=online";
+	case CDMKM_OFFLINE:
+		return " health=offline";
+	case CDMKM_DEAD:
+		return " health=dead";
+	}
+	return " health=unknown";
+}
+
 char *cdm_devices_format(struct cdm_fs *fs)
 {
 	char *buf = NULL;
@@ -128,7 +153,8 @@ char *cdm_devices_format(struct cdm_fs *fs)
 		if (d->write_bandwidth_mbs)
 			fprintf(f, " write_bandwidth_mbs=%u",
 				d->write_bandwidth_mbs);
-		fprintf(f, " simulated=%s\n", d->simulated ? "yes" : "no");
+		fprintf(f, " simulated=%s", d->simulated ? "yes" : "no");
+		fprintf(f, "%s\n", region_health(d));
 	}
 	if (fclose(f)) {
 		free(buf);

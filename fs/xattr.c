@@ -52,6 +52,10 @@ static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
 		}
 		return cdm_policy_value(fs, inode);
 	}
+	if (ino == FUSE_ROOT_ID && !strcmp(name, CDM_XATTR_DATAPATH))
+		/* the mount's: what the next open gets (cdmfsctl status) */
+		return strdup(atomic_load(&fs->passthrough) ? "passthrough"
+							    : "daemon");
 	if (!is_regular(fs, inode)) {
 		errno = ENODATA;
 		return NULL;

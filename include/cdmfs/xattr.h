@@ -10,7 +10,8 @@
 #define CDM_XATTR_PREFIX "user.cdm."
 
 /** On a regular file: "passthrough" or "daemon", the data path of its
- * opens (the mount's current one if it was never opened). Read-only. */
+ * opens (the mount's current one if it was never opened); on the root, the
+ * mount's current one. Read-only. */
 #define CDM_XATTR_DATAPATH CDM_XATTR_PREFIX "datapath"
 /** On the root: one line per device, "name=... kind=... node=..." */
 #define CDM_XATTR_DEVICES CDM_XATTR_PREFIX "devices"
