@@ -16,11 +16,8 @@
 set -u
 : "${CDMFS_SRC:?CDMFS_SRC must name the source tree}"
 T_NAME=deps-fallback
-T_PASS=0 T_FAIL=0
-ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
-not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
-check() { local w=$1; shift; if "$@"; then ok "$w"; else not_ok "$w"; fi; }
-skip() { echo "SKIP $T_NAME: $*"; exit 77; }
+# shellcheck source=tests/lib/common.sh
+. "$CDMFS_SRC/tests/lib/common.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (scripts/deps, a FUSE mount)"
 [ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
@@ -37,16 +34,12 @@ pkg-config --atleast-version=3.17 fuse3 2>/dev/null && sys317=1
 real_apt=$(command -v apt-get) || skip "no apt-get"
 
 WORK=$(mktemp -d /tmp/cdmfs-deps.XXXXXX)
-DAEMON_PID=
 cleanup() {
 	set +e
-	if [ -n "$DAEMON_PID" ]; then
-		umount "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt" 2>/dev/null
-		kill "$DAEMON_PID" 2>/dev/null
-		wait "$DAEMON_PID" 2>/dev/null
-	fi
+	cdm_daemon_kill
 	mountpoint -q "$WORK/store" && umount -l "$WORK/store"
 	rm -rf "$WORK"
+	t_cleanup
 }
 trap cleanup EXIT
 
@@ -106,29 +99,23 @@ check "setup builds" test "$rc" = 0
 check "with libfuse 3.17" grep -Eq "libfuse +: 3\.17\." "$WORK/setup.log"
 check "and says: no io_uring" grep -Eq "FUSE over io_uring *: False" "$WORK/setup.log"
 cdmfs=$WORK/build/fs/cdmfs
-[ -x "$cdmfs" ] || { not_ok "no daemon built"; echo "$T_NAME: $T_PASS passed, $T_FAIL failed"; exit 1; }
+[ -x "$cdmfs" ] || { not_ok "no daemon built"; finish; }
 
 mount -t tmpfs -o mode=0755 cdmfs-deps-store "$WORK/store"
 "$cdmfs" -f -o "store=$WORK/store,sim=gpu0:64M,io_uring=on" "$WORK/mnt" >"$WORK/on.log" 2>&1 && rc=0 || rc=$?
 cat "$WORK/on.log"
 check "io_uring=on is refused" test "$rc" != 0
 check "io_uring=on: the refusal names libfuse" grep -q "libfuse 3\.17\.[0-9]* has no FUSE over io_uring" "$WORK/on.log"
-"$cdmfs" -f -o "store=$WORK/store,sim=gpu0:64M" "$WORK/mnt" >"$WORK/daemon.log" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 100); do
-	mountpoint -q "$WORK/mnt" && break
-	sleep 0.05
-done
+CDMFS=$cdmfs
+CDM_LOG=$WORK/daemon.log
+cdm_daemon_start "$WORK/mnt" -o "store=$WORK/store,sim=gpu0:64M"
 check "the 3.17.2 daemon mounts" mountpoint -q "$WORK/mnt"
 echo data >"$WORK/mnt/gpu0/f"
 check "a file round-trips" test "$(cat "$WORK/mnt/gpu0/f" 2>&1)" = data
 check "it is in the store (tmpfs)" test "$(find "$WORK/store" -name f -exec cat {} +)" = data
-n=$(find /proc/"$DAEMON_PID"/fd -lname 'anon_inode:\[io_uring\]' | wc -l)
+n=$(find /proc/"$CDM_PID"/fd -lname 'anon_inode:\[io_uring\]' | wc -l)
 check "over /dev/fuse: no io_uring instance in the daemon" test "$n" = 0
 v=$(getfattr --absolute-names --only-values -n user.cdm.stats "$WORK/mnt")
 check "user.cdm.stats says dev_fuse" grep -q "^transport=dev_fuse " <<<"$v"
-umount "$WORK/mnt" && wait "$DAEMON_PID" && rc=0 || rc=$?
-DAEMON_PID=
-check "the daemon exits cleanly" test "$rc" = 0
-echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
-[ "$T_FAIL" = 0 ]
+cdm_daemon_stop
+finish
