@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkm.h"
+#include "cdmfs/cdmkmio.h"
 
 static const char *const stat_names[CDM_STAT_NR] = {
 	[CDM_STAT_LOOKUP] = "lookup", [CDM_STAT_FORGET] = "forget",
@@ -111,7 +111,7 @@ static const char *region_health(const struct cdm_device *d)
 
 	if (d->kind != CDM_KIND_COHERENT)
 		return "";
-	if (cdm_cdmkm_region(d->name, &r))
+	if (cdmkm_region_find(d->name, &r))
 		return " health=unknown";
 	switch (r.state) {
 	case CDMKM_ONLINE:
