@@ -4,7 +4,7 @@
  *
  * mbind() on a MAP_SHARED mapping of a shmem file sets the shared policy of
  * the object for the mapped range of offsets, and every process that maps
- * or writes the file obeys it (FACTS §3).  The range is the mapping's, so we
+ * or writes the file obeys it.  The range is the mapping's, so we
  * map a span far beyond any file we expect (PROT_NONE, no page tables are
  * built) and bind all of it at once.
  *

@@ -24,7 +24,7 @@ size_t bench_size(const char *s);
 /*
  * Touch and free anonymous memory for @bytes of new pages, in 2 MiB pages
  * if @huge, so the timed part that follows gets RAM the hypervisor has
- * backed (these VMs hand freed RAM back to the host; FACTS §1).
+ * backed (these VMs hand freed RAM back to the host).
  */
 void bench_warm(size_t bytes, bool huge);
 

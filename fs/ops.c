@@ -355,7 +355,7 @@ static void cdm_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	/*
 	 * Without this the kernel asks us for security.capability before
-	 * every write(): SB_NOSEC needs KILLPRIV_V2 (FACTS §1).
+	 * every write(): SB_NOSEC needs KILLPRIV_V2 (fs/fuse: file_remove_privs).
 	 */
 	if (!fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2))
 		cdm_log(LOG_WARNING, "%s: no FUSE_HANDLE_KILLPRIV_V2: each write() costs a daemon round trip",

@@ -12,7 +12,7 @@
  *   pagenodes --create SIZE --bind NODE FILE [NODE]
  *	First create FILE (must not exist) with SIZE bytes (K/M/G suffixes),
  *	set an MPOL_BIND policy to NODE on a MAP_SHARED mapping before any page
- *	exists (on tmpfs/memfd this is the file's shared policy, FACTS §3),
+ *	exists (on tmpfs/memfd this is the file's shared policy),
  *	write every page, unmap; then report as above.
  *
  * Output, one item per line:

@@ -12,7 +12,7 @@
 # shellcheck source=tests/vm/lib.sh
 . "$CDMFS_SRC/tests/vm/lib.sh"
 
-SIZE_MB=64		# TCG migrates ~0.23 GB/s: keep it small (FACTS §4)
+SIZE_MB=64		# TCG migrates ~0.23 GB/s: keep it small
 PAGES=$((SIZE_MB * 256))
 cdm_mount
 

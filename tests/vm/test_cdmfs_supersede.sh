@@ -13,7 +13,7 @@
 # shellcheck source=tests/vm/lib.sh
 . "$CDMFS_SRC/tests/vm/lib.sh"
 
-SIZE_MB=64		# TCG migrates ~0.1-0.2 GB/s: keep it small (FACTS §4)
+SIZE_MB=64		# TCG migrates ~0.1-0.2 GB/s: keep it small
 PAGES=$((SIZE_MB * 256))
 cdm_mount
 

@@ -12,7 +12,7 @@ CTL=$CDMFS_BUILD/tools/cdmfsctl
 [ -x "$CTL" ] || skip "no cdmfsctl in the build directory ($CTL)"
 cdm_mount
 
-# 44 MiB in four files over two levels, one sparse (FACTS §4: keep TCG
+# 44 MiB in four files over two levels, one sparse (keep TCG
 # migrations small)
 mkdir -p "$MNT/node1/set/sub"
 dd if=/dev/urandom of="$MNT/node1/set/a" bs=1M count=24 status=none
