@@ -22,7 +22,8 @@
 #   diag LINE...               diagnostics ("#   " lines)
 #   skip REASON                exit 77 with the reason
 #   finish                     plan, summary, exit status
-#   cdm_daemon_start MNT [ARG...]  "$CDMFS" -f ARG... MNT in the background,
+#   cdm_daemon_start MNT [ARG...]  "$CDMFS" -f ARG... MNT in the background
+#                              (after $CDM_WRAP's words, e.g. a prlimit),
 #                              wait for the mount (CDM_PID, log in CDM_LOG)
 #   cdm_daemon_stop [MNT]      unmount; the daemon must exit with status 0
 #                              within 30 s and log no sanitizer report
@@ -133,8 +134,10 @@ cdm_daemon_start() {
 	CDM_MNT=$1
 	shift
 	[ -n "$CDM_LOG" ] || CDM_LOG=$(dirname "$CDM_MNT")/daemon.log
-	# exec: $! is the daemon itself, not a subshell waiting for it
-	(exec "$CDMFS" -f "$@" "$CDM_MNT") >>"$CDM_LOG" 2>&1 &
+	# exec: $! is the daemon itself (or the wrapper that execs it), not a
+	# subshell waiting for it
+	# shellcheck disable=SC2086 # CDM_WRAP: words on purpose
+	(exec ${CDM_WRAP:-} "$CDMFS" -f "$@" "$CDM_MNT") >>"$CDM_LOG" 2>&1 &
 	CDM_PID=$!
 	for _ in $(seq 200); do
 		mountpoint -q "$CDM_MNT" && return 0

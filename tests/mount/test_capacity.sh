@@ -138,13 +138,8 @@ trap own_cleanup EXIT
 opts=nohost,sim=gpu0:64M
 [ "$CDMFS_DATAPATH" = daemon ] && opts="$opts,nopassthrough"
 oom0=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
-"$CDMFS" -f -o "$opts" "$MNT" >>"$LOG" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 100); do
-	mountpoint -q "$MNT" && break
-	sleep 0.05
-done
-mountpoint -q "$MNT" || { cat "$LOG"; exit 1; }
+cdm_daemon_start "$MNT" -o "$opts"
+DAEMON_PID=$CDM_PID
 # findmnt -r writes a '\' in a name (the store's escaping) as \x5c: %b undoes it
 OWN_STORE=$(printf '%b' "$(findmnt -rn -S cdmfs-store -o TARGET | grep -F "${WORK##*.}" | head -n1)")
 check "the daemon mounted its store ($OWN_STORE)" test -n "$OWN_STORE"

@@ -18,14 +18,8 @@ command -v findmnt >/dev/null || skip "findmnt reads the store's mount options"
 # for the store's log line; sets STORE_PATH from it
 huge_mount() {
 	: >"$LOG"
-	"$CDMFS" -f -o "sim=gpu0:256M,debug${1:+,$1}" "$MNT" >>"$LOG" 2>&1 &
-	DAEMON_PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && break
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	mountpoint -q "$MNT" || { cat "$LOG"; exit 1; }
+	cdm_daemon_start "$MNT" -o "sim=gpu0:256M,debug${1:+,$1}"
+	DAEMON_PID=$CDM_PID
 	STORE_PATH=$(sed -n 's/^cdmfs: store: mounted tmpfs at \(.*\) (.*/\1/p' "$LOG" | head -n1)
 	# the kernel's account of it (findmnt undoes /proc/mounts' escapes)
 	STORE_OPTS=$(findmnt -n -o OPTIONS --mountpoint "$STORE_PATH")

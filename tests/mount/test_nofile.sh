@@ -28,14 +28,9 @@ nofile_mount() {
 	mountpoint -q "$STORE" && umount "$STORE"
 	mount -t tmpfs -o mode=0755 cdmfs-test-store "$STORE"
 	: >"$LOG"
-	setpriv --bounding-set="-sys_resource$1" prlimit --nofile=256:256 "$CDMFS" -f -o "$opts" "$MNT" >>"$LOG" 2>&1 &
-	DAEMON_PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && break
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	mountpoint -q "$MNT" || { cat "$LOG"; exit 1; }
+	CDM_WRAP="setpriv --bounding-set=-sys_resource$1 prlimit --nofile=256:256" \
+		cdm_daemon_start "$MNT" -o "$opts"
+	DAEMON_PID=$CDM_PID
 	eq "the daemon's limit (kernel's /proc)" \
 		"$(awk '/Max open files/ { print $4 }' /proc/$DAEMON_PID/limits)" 256
 }
