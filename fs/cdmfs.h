@@ -70,6 +70,11 @@ struct cdm_inode {
 	_Atomic uint16_t dev;
 	uint8_t datapath;		/* enum cdm_datapath; protected by lock */
 	bool by_handle;			/* set once, before it is in the table */
+	/*
+	 * A directory known to have no policy of its own (creates in it ask
+	 * for each file); protected by lock, see inode_own_policy()
+	 */
+	bool no_policy;
 	union {
 		struct {			/* !by_handle */
 			int fd;			/* O_PATH fd of the backing inode */
@@ -166,11 +171,20 @@ void cdm_inode_table_destroy(struct cdm_inode_table *t);
  * by its handle when the table uses handles for @dev, closing @fd, else
  * keeping @fd.  When an inode exists, @fd is closed.  Returns the inode, or
  * NULL with errno set (@fd closed): ENFILE when a new inode that holds an
- * fd would exceed the table's budget.
+ * fd would exceed the table's budget.  A directory (@mode) keeps @fd
+ * while the budget allows: every create, lookup and unlink in it needs
+ * one, and directories are few.
  */
-struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
-				dev_t dev, int fd, uint16_t devidx,
-				uint64_t nlookup);
+struct cdm_inode *cdm_inode_get_mode(struct cdm_inode_table *t, ino_t ino,
+				     dev_t dev, int fd, uint16_t devidx,
+				     uint64_t nlookup, mode_t mode);
+static inline struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t,
+					      ino_t ino, dev_t dev, int fd,
+					      uint16_t devidx,
+					      uint64_t nlookup)
+{
+	return cdm_inode_get_mode(t, ino, dev, fd, devidx, nlookup, 0);
+}
 /**
  * Take one more lookup on @inode, which must hold one already: a reference
  * of the daemon's own (a migration worker's), dropped with cdm_inode_put().
@@ -223,6 +237,11 @@ enum cdm_stat {
  * most.  2 MiB is the kernel's own migration batch (512 pages).
  */
 #define CDM_MIGRATE_BATCH_DEFAULT (2ULL << 20)
+/*
+ * Milliseconds a migration keeps its worker while other files wait for
+ * one, unless -o migrate_turn= says otherwise.
+ */
+#define CDM_MIGRATE_TURN_DEFAULT 100
 
 /*
  * Seconds the kernel may cache names and attributes unless
@@ -252,6 +271,7 @@ struct cdm_options {
 	size_t naliases;
 	double attr_timeout;
 	uint64_t migrate_batch;		/* bytes, whole 4K pages */
+	unsigned int migrate_turn_ms;	/* a file's turn of a worker */
 	/* allocate what a truncate adds, so faults never find a device full */
 	bool reserve;
 	bool foreground, debug, nopassthrough, keep_store, no_host;
@@ -333,6 +353,8 @@ struct cdm_reservation {
 
 struct cdm_fs {
 	struct cdm_options opt;
+	/* bumped by each policy written on a directory (placement.c) */
+	_Atomic uint64_t dirpolicy_gen;
 	struct cdm_device_list devices;
 	struct cdm_inode_table table;
 	struct cdm_inode root;

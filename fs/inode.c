@@ -314,9 +314,9 @@ static bool same(const struct cdm_inode *inode, ino_t ino, uint32_t dev,
 		!memcmp(inode->handle, h->fh.f_handle, CDM_HANDLE_BYTES));
 }
 
-struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
-				dev_t dev, int fd, uint16_t devidx,
-				uint64_t nlookup)
+struct cdm_inode *cdm_inode_get_mode(struct cdm_inode_table *t, ino_t ino,
+				     dev_t dev, int fd, uint16_t devidx,
+				     uint64_t nlookup, mode_t mode)
 {
 	struct cdm_inode *inode;
 	union cdm_fh fh;
@@ -341,6 +341,8 @@ struct cdm_inode *cdm_inode_get(struct cdm_inode_table *t, ino_t ino,
 			return inode;
 		}
 	}
+	if (by_handle && S_ISDIR(mode) && !over_budget(t, devidx))
+		by_handle = false;	/* a directory keeps its fd */
 	if (!by_handle && over_budget(t, devidx)) {
 		pthread_mutex_unlock(&t->lock);
 		close(fd);

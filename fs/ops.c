@@ -154,8 +154,8 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 		close(fd);
 		return ret;
 	}
-	inode = cdm_inode_get(&fs->table, e->attr.st_ino, e->attr.st_dev, fd,
-			      devidx, 1);
+	inode = cdm_inode_get_mode(&fs->table, e->attr.st_ino, e->attr.st_dev,
+				   fd, devidx, 1, e->attr.st_mode);
 	if (!inode)
 		return lookup_fd_error(fs, devidx, name, errno);
 	e->ino = ino_of(fs, inode);

@@ -45,6 +45,48 @@ static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)
 }
 
 /*
+ * @inode's own policy (own_policy()), remembering that it has none: every
+ * create in a directory asks for the directory's.  The daemon is the only
+ * writer of its store; a policy written meanwhile (policy_written()) bumps
+ * fs->dirpolicy_gen before it clears no_policy, so a reader that read the
+ * xattr before the write does not store a stale "none".
+ */
+static int inode_own_policy(struct cdm_fs *fs, struct cdm_inode *inode,
+			    struct cdm_policy *p)
+{
+	uint64_t gen = atomic_load(&fs->dirpolicy_gen);
+	bool none;
+	int fd, ret;
+
+	pthread_mutex_lock(&inode->lock);
+	none = inode->no_policy;
+	pthread_mutex_unlock(&inode->lock);
+	if (none)
+		return 0;
+	fd = cdm_inode_fd(&fs->table, inode);
+	if (fd < 0)
+		return fd;
+	ret = own_policy(fs, fd, p);
+	cdm_inode_fd_put(inode, fd);
+	if (!ret) {
+		pthread_mutex_lock(&inode->lock);
+		if (atomic_load(&fs->dirpolicy_gen) == gen)
+			inode->no_policy = true;
+		pthread_mutex_unlock(&inode->lock);
+	}
+	return ret;
+}
+
+/* After the daemon wrote or removed @inode's policy xattr. */
+static void policy_written(struct cdm_fs *fs, struct cdm_inode *inode)
+{
+	atomic_fetch_add(&fs->dirpolicy_gen, 1);
+	pthread_mutex_lock(&inode->lock);
+	inode->no_policy = false;
+	pthread_mutex_unlock(&inode->lock);
+}
+
+/*
  * Each device directory's own policy, cached: every create in a device
  * follows it, and the daemon is the only writer of its store, so
  * cdm_set_policy() of a directory drops the entry after it wrote the xattr.
@@ -144,7 +186,7 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			 struct cdm_policy *p)
 {
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
-	int ret, fd;
+	int ret;
 
 	struct cdm_policy own;
 	ino_t dino;
@@ -158,11 +200,7 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	/* the device directory itself: cached, as each create asks for it */
 	if (inode->src_ino == dino && inode->src_dev == ddev)
 		return 0;
-	fd = cdm_inode_fd(&fs->table, inode);
-	if (fd < 0)
-		return fd;
-	ret = own_policy(fs, fd, &own);
-	cdm_inode_fd_put(inode, fd);
+	ret = inode_own_policy(fs, inode, &own);
 	if (ret < 0)
 		return ret;
 	if (ret)
@@ -211,13 +249,9 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		return copy;
 	if (parent->src_ino != dino || parent->src_dev != ddev) {
 		struct cdm_policy own;
-		int pfd = cdm_inode_fd(&fs->table, parent);
 
-		if (pfd < 0)
-			return pfd;
 		/* without a policy of its own, @parent follows its device */
-		copy = own_policy(fs, pfd, &own);
-		cdm_inode_fd_put(parent, pfd);
+		copy = inode_own_policy(fs, parent, &own);
 		if (copy < 0)
 			return copy;
 		if (copy)
@@ -295,6 +329,7 @@ static void restore_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	else
 		ret = removexattr(path, CDM_XATTR_POLICY);
 	ret = ret && errno != ENODATA ? -errno : 0;
+	policy_written(fs, inode);
 	if (!ret)
 		ret = cdm_effective_policy(fs, inode, &p);
 	if (!ret)
@@ -351,6 +386,7 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 		}
 		/* after the write: it may be the device's own directory */
 		forget_device_policy(fs, dev);
+		policy_written(fs, inode);
 		return ret;
 	}
 
@@ -381,6 +417,7 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 			ret = -errno;
 			goto out;
 		}
+		policy_written(fs, inode);
 	} else {
 		ret = check_move(fs, inode, &p, &st);
 		n = cdm_policy_format(&p, &fs->devices, text, sizeof(text));
@@ -390,6 +427,7 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 			ret = -errno;
 		if (ret)
 			goto out;	/* nothing changed yet */
+		policy_written(fs, inode);
 	}
 	/*
 	 * New pages go to the new place from now on; the worker moves the
