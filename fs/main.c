@@ -41,6 +41,7 @@ static void usage(FILE *f)
 	      "  -o enable_uring        set that module parameter to Y first (root)\n"
 	      "  -o attr_timeout=SEC    name and attribute cache time (default 86400)\n"
 	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
+	      "  -o migrate_turn=MS     a file's turn of a migration worker (default 100)\n"
 	      "  -o reserve             allocate what a truncate adds, at the truncate\n"
 	      "  -o suid, -o dev        honour set-uid files, device nodes (root only;\n"
 	      "                         the default is nosuid,nodev)\n"

@@ -45,8 +45,6 @@
 
 /* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
 #define CDM_MIGRATE_RETRIES 5
-/* Seconds a walk keeps its worker while other files wait for one. */
-#define CDM_MIGRATE_TURN 0.1
 
 struct cdm_migration {
 	struct cdm_migration *next;	/* protected by fs->migrator.lock */
@@ -264,7 +262,7 @@ static int migrate_data(void *ctx, off_t off, off_t *start, off_t *end)
 }
 
 /*
- * Round robin between files: a walk that had its turn (CDM_MIGRATE_TURN)
+ * Round robin between files: a walk that had its turn (-o migrate_turn=)
  * gives its worker up when another file waits for one, and goes to the
  * back of the queue.  Two huge files (or one user's many) cannot keep
  * everyone else's migrations "(queued)" until they are done.
@@ -305,7 +303,8 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 				 .vec = vec,
 				 .pg = (size_t)sysconf(_SC_PAGESIZE),
 				 .to = *p, .base = base,
-				 .turn_end = now() + CDM_MIGRATE_TURN };
+				 .turn_end = now() +
+					     fs->opt.migrate_turn_ms / 1000.0 };
 	struct stat st;
 	int ret;
 

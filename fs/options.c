@@ -188,6 +188,18 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 				    "migrate_batch=%s: expected a size from 4K to 1G in whole 4K pages (e.g. 2M)", v);
 		return 0;
 	}
+	if (!strcmp(opt, "migrate_turn")) {
+		char *end;
+		unsigned long ms;
+
+		errno = 0;
+		ms = strtoul(v, &end, 10);
+		if (errno || end == v || *end || *v == '-' || ms < 1 || ms > 60000)
+			return fail(err, errlen,
+				    "migrate_turn=%s: expected milliseconds from 1 to 60000", v);
+		o->migrate_turn_ms = (unsigned int)ms;
+		return 0;
+	}
 	if (!strcmp(opt, "io_uring")) {
 		if (!strcmp(v, "auto"))
 			o->io_uring = CDM_URING_AUTO;
@@ -238,6 +250,7 @@ int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
 	o->sysroot = "";
 	o->attr_timeout = CDM_ATTR_TIMEOUT_DEFAULT;
 	o->migrate_batch = CDM_MIGRATE_BATCH_DEFAULT;
+	o->migrate_turn_ms = CDM_MIGRATE_TURN_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 

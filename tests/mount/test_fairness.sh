@@ -2,7 +2,9 @@
 # Migrations take turns by user, not only by file: while one user moves six
 # big files, another user's one file gets a worker at the next turn and
 # keeps it, so it is done while most of the first user's files still wait.
-# (Per-file turns alone let six files take five turns out of six.)  The
+# (Per-file turns alone let six files take five turns out of six.)  Turns
+# of 2 ms (-o migrate_turn=2) make every move take many, however fast
+# this machine moves pages.  The
 # order comes from each file's user.cdm.migration; where the pages are is
 # checked from user.cdm.residency at the end.
 . "$(dirname "$0")/lib.sh"
@@ -10,12 +12,12 @@ require_root_fuse
 id nobody >/dev/null 2>&1 || skip "no user 'nobody' to migrate as"
 
 N=6
-cdm_mount "sim=gpu0:3G,sim=cxl0:3G"
+cdm_mount "sim=gpu0:3G,sim=cxl0:3G,migrate_turn=2"
 cd "$MNT" || exit 1
 nb() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 state() { getfattr --only-values -n user.cdm.migration "$1"; }
 
-# 384 MiB each: a move takes a few 0.1 s turns of a worker
+# 384 MiB each
 for i in $(seq $N); do
 	nb dd if=/dev/zero of=gpu0/n$i bs=1M count=384 status=none ||
 		not_ok "nobody writes gpu0/n$i"

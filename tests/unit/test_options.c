@@ -77,7 +77,21 @@ static void test_migrate_batch_reserve(void **state)
 	assert_int_equal(parse(ARGV("-o", w("migrate_batch=8M"), "-o",
 				    w("migrate_batch=1M"), "/m"), 5, &o, err), 0);
 	assert_int_equal(o.migrate_batch, 1 << 20);
+	assert_int_equal(o.migrate_turn_ms, CDM_MIGRATE_TURN_DEFAULT);
 	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("-o", w("migrate_turn=5"), "/m"), 3, &o,
+			       err), 0);
+	assert_int_equal(o.migrate_turn_ms, 5);
+	cdm_options_free(&o);
+	/* bad values are refused, naming the option */
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const bad[] = { "0", "-1", "60001", "5ms", "" };
+
+		snprintf(opt, sizeof(opt), "migrate_turn=%s", bad[i]);
+		err[0] = '\0';
+		assert_int_not_equal(parse(ARGV("-o", w(opt), "/m"), 3, &o, err), 0);
+		assert_non_null(strstr(err, "migrate_turn="));
+	}
 }
 
 static void test_mount_style(void **state)
