@@ -1696,23 +1696,23 @@ static int cmd_metrics(int argc, char **argv)
 				sample("cdmfs_requests_total",
 				       strtod(stat_value(&st[i], st[i].keys[k]), NULL),
 				       "mount", ms[i].root, "op", st[i].keys[k], (char *)NULL);
-	mhead("cdmfs_passthrough_opens_total", "counter", "Opens served with FUSE passthrough.");
-	for (int i = 0; i < n; i++)
-		if (stat_value(&st[i], "passthrough_opens"))
-			sample("cdmfs_passthrough_opens_total",
-			       strtod(stat_value(&st[i], "passthrough_opens"), NULL),
-			       "mount", ms[i].root, (char *)NULL);
-	mhead("cdmfs_passthrough_fallbacks_total", "counter", "Opens that fell back to daemon-served I/O.");
-	for (int i = 0; i < n; i++)
-		if (stat_value(&st[i], "passthrough_fallbacks"))
-			sample("cdmfs_passthrough_fallbacks_total",
-			       strtod(stat_value(&st[i], "passthrough_fallbacks"), NULL),
-			       "mount", ms[i].root, (char *)NULL);
-	mhead("cdmfs_inodes", "gauge", "Inodes the kernel holds of the mount.");
-	for (int i = 0; i < n; i++)
-		if (stat_value(&st[i], "inodes"))
-			sample("cdmfs_inodes", strtod(stat_value(&st[i], "inodes"), NULL),
-			       "mount", ms[i].root, (char *)NULL);
+	/* the other counters of user.cdm.stats, one metric each */
+	static const struct { const char *key, *metric, *type, *help; } other[] = {
+		{ "passthrough_opens", "cdmfs_passthrough_opens_total", "counter",
+		  "Opens served with FUSE passthrough." },
+		{ "passthrough_fallbacks", "cdmfs_passthrough_fallbacks_total", "counter",
+		  "Opens that fell back to daemon-served I/O." },
+		{ "inodes", "cdmfs_inodes", "gauge",
+		  "Inodes the kernel holds of the mount." },
+	};
+	for (size_t o = 0; o < sizeof(other) / sizeof(other[0]); o++) {
+		mhead(other[o].metric, other[o].type, other[o].help);
+		for (int i = 0; i < n; i++)
+			if (stat_value(&st[i], other[o].key))
+				sample(other[o].metric,
+				       strtod(stat_value(&st[i], other[o].key), NULL),
+				       "mount", ms[i].root, (char *)NULL);
+	}
 	mhead("cdmfs_migrations", "gauge", "Files whose migration runs or waits for a worker.");
 	for (int i = 0; i < n; i++) {
 		sample("cdmfs_migrations", (double)st[i].running, "mount",

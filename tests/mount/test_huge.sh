@@ -72,27 +72,24 @@ eq "st_blocks counts it once" "$(($(stat -c %b "$MNT/gpu0/f") * 512))" $((16 << 
 eq "residency counts it once" "$(getfattr --only-values -n user.cdm.residency "$MNT/gpu0/f")" "gpu0=$((16 << 20))"
 cdm_umount
 
-echo "--- by default: 4 KiB pages"
-huge_mount
-check "the store tmpfs is mounted (/proc/mounts)" test -n "$STORE_OPTS"
-eq "without huge pages (/proc/mounts: no huge= but never)" \
-	"$(tr , '\n' <<<"$STORE_OPTS" | grep '^huge=' | grep -vx huge=never)" ""
-read -r pmd_kb rss_kb < <(pmd "$MNT/gpu0/f")
-echo "mapping of a 16 MiB file: ${pmd_kb} kB PMD-mapped of ${rss_kb} kB resident"
-eq "nothing PMD-mapped" "$pmd_kb" 0
-eq "all of it resident" "$rss_kb" 16384
-cdm_umount
+# small_pages [OPTION]: mounted with OPTION, the store has no huge= and a
+# mapping of a 16 MiB file is all resident in 4 KiB pages
+small_pages() {
+	huge_mount "$@"
+	check "the store tmpfs is mounted (/proc/mounts)" test -n "$STORE_OPTS"
+	eq "without huge pages (/proc/mounts: no huge= but never)" \
+		"$(tr , '\n' <<<"$STORE_OPTS" | grep '^huge=' | grep -vx huge=never)" ""
+	read -r pmd_kb rss_kb < <(pmd "$MNT/gpu0/f")
+	echo "mapping of a 16 MiB file: ${pmd_kb} kB PMD-mapped of ${rss_kb} kB resident"
+	eq "nothing PMD-mapped" "$pmd_kb" 0
+	eq "all of it resident" "$rss_kb" 16384
+	cdm_umount
+}
 
+echo "--- by default: 4 KiB pages"
+small_pages
 echo "--- -o huge=never: 4 KiB pages"
-huge_mount huge=never
-check "the store tmpfs is mounted (/proc/mounts)" test -n "$STORE_OPTS"
-eq "without huge pages (/proc/mounts: no huge= but never)" \
-	"$(tr , '\n' <<<"$STORE_OPTS" | grep '^huge=' | grep -vx huge=never)" ""
-read -r pmd_kb rss_kb < <(pmd "$MNT/gpu0/f")
-echo "mapping of a 16 MiB file: ${pmd_kb} kB PMD-mapped of ${rss_kb} kB resident"
-eq "nothing PMD-mapped" "$pmd_kb" 0
-eq "all of it resident" "$rss_kb" 16384
-cdm_umount
+small_pages huge=never
 
 echo "--- a bad value"
 expect_fail "huge=big: expected never, within_size or always" "huge=big is refused" \
