@@ -104,7 +104,7 @@ struct cdm_inode_table {
 	int handle_type;
 	/* inodes that hold an fd (not by handle); protected by lock */
 	size_t nfd;
-	/* directories removed while cached (cdm_inode_rmdir); under lock */
+	/* inodes removed while cached (cdm_inode_remove); under lock */
 	struct cdm_kept *kept;
 	/*
 	 * Inodes holding an fd the table may have, 0 for no limit: the rest
@@ -152,12 +152,14 @@ int cdm_inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode);
 /** Give back what cdm_inode_fd() returned (a no-op for a borrowed fd). */
 void cdm_inode_fd_put(struct cdm_inode *inode, int fd);
 /**
- * rmdir @name in directory @dirfd.  A directory the table names by handle
- * (the kernel holds it: a shell's working directory) keeps an fd until its
- * FORGET, so that cdm_inode_fd() still reaches it, as on tmpfs, once it has
- * no name.  0 or -errno.
+ * unlink (@flags 0) or rmdir (AT_REMOVEDIR) @name in directory @dirfd.  An
+ * inode the table names by handle that loses its last name while the
+ * kernel holds it (a shell's working directory, an O_PATH fd, which sends
+ * no OPEN) keeps an fd until its FORGET, so that cdm_inode_fd() still
+ * reaches it, as on tmpfs, once it has no name.  0 or -errno.
  */
-int cdm_inode_rmdir(struct cdm_inode_table *t, int dirfd, const char *name);
+int cdm_inode_remove(struct cdm_inode_table *t, int dirfd, const char *name,
+		     int flags);
 /**
  * Log, at most once per burst (10 s), that a file descriptor could not be
  * had for @what (a name) and how many more were refused since.

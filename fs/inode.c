@@ -34,10 +34,11 @@ _Static_assert(sizeof(struct cdm_inode) <= 104,
 	       "struct cdm_inode grew past a 112-byte malloc chunk");
 
 /*
- * A removed directory's fd, kept until the kernel forgets it: its handle
- * no longer opens (tmpfs freed the inode but for this fd).  Kept apart from
+ * A removed inode's fd, kept until the kernel forgets it: its handle no
+ * longer opens (tmpfs freed the inode but for this fd).  Kept apart from
  * the inode, whose handle is read without a lock.  Few at a time: FORGET
- * follows an rmdir unless something (a working directory) holds it.
+ * follows an unlink or rmdir unless something (a working directory, an
+ * O_PATH fd) holds the inode.
  */
 struct cdm_kept {
 	struct cdm_kept *next;
@@ -482,7 +483,8 @@ struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
 	return inode;
 }
 
-int cdm_inode_rmdir(struct cdm_inode_table *t, int dirfd, const char *name)
+int cdm_inode_remove(struct cdm_inode_table *t, int dirfd, const char *name,
+		     int flags)
 {
 	struct cdm_inode *inode = NULL;
 	struct cdm_kept *k;
@@ -490,18 +492,20 @@ int cdm_inode_rmdir(struct cdm_inode_table *t, int dirfd, const char *name)
 	int fd = -1, ret;
 
 	/*
-	 * The kernel holds the directory it removes (and FORGETs it after
-	 * the reply, unless a working directory holds it on): the inode is
-	 * in the table now.  The O_PATH fd taken before rmdir is then the
-	 * only thing that keeps the tmpfs inode.
+	 * The kernel holds the inode it removes (and FORGETs it after the
+	 * reply, unless a working directory or an O_PATH fd holds it on):
+	 * the inode is in the table now.  The O_PATH fd taken before the
+	 * removal of its last name is then the only thing that keeps the
+	 * tmpfs inode.
 	 */
 	if (t->mount_fd >= 0) {
-		fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-			    O_CLOEXEC);
-		if (fd >= 0 && !fstat(fd, &st))
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC |
+			    (flags & AT_REMOVEDIR ? O_DIRECTORY : 0));
+		if (fd >= 0 && !fstat(fd, &st) &&
+		    (S_ISDIR(st.st_mode) || st.st_nlink == 1))
 			inode = cdm_inode_find(t, st.st_ino, st.st_dev);
 	}
-	ret = unlinkat(dirfd, name, AT_REMOVEDIR) ? -errno : 0;
+	ret = unlinkat(dirfd, name, flags) ? -errno : 0;
 	k = !ret && inode && inode->by_handle ? malloc(sizeof(*k)) : NULL;
 	if (!k) {
 		if (fd >= 0)

@@ -845,7 +845,7 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		return;
 	}
 	pfd = cdm_inode_fd(&fs->table, parent);
-	ret = pfd < 0 ? -pfd : unlinkat(pfd, name, 0) ? errno : 0;
+	ret = pfd < 0 ? -pfd : -cdm_inode_remove(&fs->table, pfd, name, 0);
 	cdm_inode_fd_put(parent, pfd);
 	if (ret) {
 		fuse_reply_err(req, ret);
@@ -867,7 +867,8 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		return;
 	}
 	pfd = cdm_inode_fd(&fs->table, parent);
-	ret = pfd < 0 ? -pfd : -cdm_inode_rmdir(&fs->table, pfd, name);
+	ret = pfd < 0 ? -pfd : -cdm_inode_remove(&fs->table, pfd, name,
+						 AT_REMOVEDIR);
 	cdm_inode_fd_put(parent, pfd);
 	fuse_reply_err(req, ret);
 }

@@ -1299,6 +1299,31 @@ static void case_link_count(void)
 	close(fd);
 }
 
+/*
+ * An O_PATH fd (no OPEN reaches a FUSE daemon) of a file unlinked after:
+ * fstat still answers, with no link left, as for any open file.
+ */
+static void case_unlink_opath(void)
+{
+	struct stat st;
+	int fd;
+
+	OK(put(P("p"), "data", 0644));
+	fd = OK(open(P("p"), O_PATH));
+	OK(unlink(P("p")));
+	TRUE(!fstat(fd, &st));
+	EQ(st.st_nlink, 0);
+	EQ(st.st_size, 4);
+	close(fd);
+	/* a directory the same way (rmdir) */
+	OK(mkdir(P("pd"), 0755));
+	fd = OK(open(P("pd"), O_PATH | O_DIRECTORY));
+	OK(rmdir(P("pd")));
+	TRUE(!fstat(fd, &st));
+	TRUE(S_ISDIR(st.st_mode));
+	close(fd);
+}
+
 static void case_unlink_open_mapped(void)
 {
 	char buf[16] = "";
@@ -3367,6 +3392,7 @@ static const struct conf_case cases[] = {
 	CASE(rename_exchange),
 	CASE(rename_crossdir),
 	CASE(link_count),
+	CASE(unlink_opath),
 	CASE(unlink_open_mapped),
 	CASE(chmod_chown),
 	CASE(create_modes),

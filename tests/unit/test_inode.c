@@ -154,7 +154,7 @@ static int opath(int dir, const char *name, struct stat *st)
  * By file handle on a tmpfs (/dev/shm): more inodes than the fd budget,
  * none holding an fd; hard links are one inode; an fd opened by handle is
  * the file's; a file gone from tmpfs gives ESTALE, a directory removed
- * while held does not (cdm_inode_rmdir).  Opening handles takes
+ * while held does not (cdm_inode_remove).  Opening handles takes
  * CAP_DAC_READ_SEARCH: without it, skipped.
  */
 static void test_handles(void **state)
@@ -227,7 +227,7 @@ static void test_handles(void **state)
 	f = opath(dfd, "dir", &st);
 	a = cdm_inode_get(&t, st.st_ino, st.st_dev, f, 0, 1);
 	assert_non_null(a);
-	assert_int_equal(cdm_inode_rmdir(&t, dfd, "dir"), 0);
+	assert_int_equal(cdm_inode_remove(&t, dfd, "dir", AT_REMOVEDIR), 0);
 	f = cdm_inode_fd(&t, a);
 	assert_true(f >= 0);
 	assert_int_equal(fstat(f, &st2), 0);
@@ -236,7 +236,7 @@ static void test_handles(void **state)
 	cdm_inode_fd_put(a, f);
 	assert_true(cdm_inode_put(&t, a, 1));	/* closes the kept fd */
 	assert_int_equal(lowest_free_fd(), free_fd);
-	assert_int_equal(cdm_inode_rmdir(&t, dfd, "dir"), -ENOENT);
+	assert_int_equal(cdm_inode_remove(&t, dfd, "dir", AT_REMOVEDIR), -ENOENT);
 	cdm_inode_table_destroy(&t);
 	for (int i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
