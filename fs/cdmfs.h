@@ -355,8 +355,8 @@ struct cdm_reservation {
 
 struct cdm_fs {
 	struct cdm_options opt;
-	/* bumped by each policy written on a directory (placement.c) */
-	_Atomic uint64_t dirpolicy_gen;
+	/* bumped by each policy the daemon writes (placement.c) */
+	_Atomic uint64_t policy_gen;
 	struct cdm_device_list devices;
 	struct cdm_inode_table table;
 	struct cdm_inode root;

@@ -48,13 +48,13 @@ static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)
  * @inode's own policy (own_policy()), remembering that it has none: every
  * create in a directory asks for the directory's.  The daemon is the only
  * writer of its store; a policy written meanwhile (policy_written()) bumps
- * fs->dirpolicy_gen before it clears no_policy, so a reader that read the
+ * fs->policy_gen before it clears no_policy, so a reader that read the
  * xattr before the write does not store a stale "none".
  */
 static int inode_own_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			    struct cdm_policy *p)
 {
-	uint64_t gen = atomic_load(&fs->dirpolicy_gen);
+	uint64_t gen = atomic_load(&fs->policy_gen);
 	bool none;
 	int fd, ret;
 
@@ -70,7 +70,7 @@ static int inode_own_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	cdm_inode_fd_put(inode, fd);
 	if (!ret) {
 		pthread_mutex_lock(&inode->lock);
-		if (atomic_load(&fs->dirpolicy_gen) == gen)
+		if (atomic_load(&fs->policy_gen) == gen)
 			inode->no_policy = true;
 		pthread_mutex_unlock(&inode->lock);
 	}
@@ -80,7 +80,7 @@ static int inode_own_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 /* After the daemon wrote or removed @inode's policy xattr. */
 static void policy_written(struct cdm_fs *fs, struct cdm_inode *inode)
 {
-	atomic_fetch_add(&fs->dirpolicy_gen, 1);
+	atomic_fetch_add(&fs->policy_gen, 1);
 	pthread_mutex_lock(&inode->lock);
 	inode->no_policy = false;
 	pthread_mutex_unlock(&inode->lock);
