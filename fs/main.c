@@ -194,15 +194,6 @@ static int check_environment(const char *mountpoint)
 
 #define URING_PARAM "/sys/module/fuse/parameters/enable_uring"
 
-bool cdm_req_is_uring(fuse_req_t req)
-{
-#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 18)
-	return fuse_req_is_uring(req);
-#else
-	return false;
-#endif
-}
-
 /* The fuse module's enable_uring: 1 (Y), 0 (N), or -errno (no such file:
  * a kernel without FUSE over io_uring) */
 static int uring_param(void)

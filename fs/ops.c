@@ -1602,3 +1602,12 @@ const struct fuse_lowlevel_ops cdm_oper = {
 	.listxattr = cdm_listxattr,
 	.removexattr = cdm_removexattr,
 };
+
+bool cdm_req_is_uring(fuse_req_t req)
+{
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 18)
+	return fuse_req_is_uring(req);
+#else
+	return false;
+#endif
+}
