@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The device list every backend appends to. */
+/* The device list every backend appends to, and the registry of backends. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cdmfs/backend.h"
 
@@ -73,3 +76,27 @@ const char *cdm_kind_name(enum cdm_kind kind)
 	}
 	return "unknown";
 }
+
+int cdm_device_of_node(const struct cdm_device_list *list, int node)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (cdm_nodemask_test(&list->dev[i].nodes, node))
+			return (int)i;
+	return -1;
+}
+
+bool cdm_is_mountpoint(const char *path)
+{
+	char parent[PATH_MAX + 4];
+	struct stat a, b;
+
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	return !stat(path, &a) && !stat(parent, &b) && a.st_dev != b.st_dev;
+}
+
+const struct cdm_backend_ops *const cdm_backends[] = {
+	&cdm_numa_ops,
+	&cdm_cdmkm_ops,
+	&cdm_sim_ops,
+	NULL,
+};

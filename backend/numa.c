@@ -427,4 +427,8 @@ const struct cdm_backend_ops cdm_numa_ops = {
 	.name = "numa",
 	.probe = numa_probe,
 	.usage = numa_usage,
+	.translate = cdm_mpol_translate,
+	.bind = cdm_mpol_bind,
+	.move = cdm_mpol_move,
+	.residency = cdm_mpol_residency,
 };

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cdmfs/cdmkm.h"
 #include "cdmfs/policy.h"
 
 #ifndef MPOL_WEIGHTED_INTERLEAVE
@@ -161,45 +160,5 @@ int cdm_policy_has_device(const struct cdm_policy *p, uint16_t dev)
 	for (int i = 0; i < p->ndev; i++)
 		if (p->dev[i] == dev)
 			return 1;
-	return 0;
-}
-
-int cdm_policy_placement(const struct cdm_policy *p,
-			 const struct cdm_device_list *devs, uint16_t filedev,
-			 struct cdm_placement *out)
-{
-	bool in_region = devs->dev[filedev].kind == CDM_KIND_COHERENT;
-	bool names_region = false, names_other = false;
-	const struct cdm_device *first;
-
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < p->ndev; i++) {
-		if (devs->dev[p->dev[i]].kind != CDM_KIND_COHERENT)
-			names_other = true;
-		else if (in_region && p->dev[i] == filedev)
-			names_region = true;
-		else
-			return -EINVAL;	/* pages of another region: mv copies */
-	}
-	if (!in_region) {
-		cdm_policy_mempolicy(p, devs, &out->mode, &out->nodes);
-		return 0;
-	}
-	out->region = true;
-	out->nid = -1;
-	if (p->mode != CDM_POLICY_BIND && p->mode != CDM_POLICY_PREFERRED)
-		return -EINVAL;	/* the module does not interleave */
-	if (names_region && (p->ndev > 1 || names_other))
-		return -EINVAL;
-	if (names_region) {
-		out->place = p->mode == CDM_POLICY_BIND ? CDMKM_PLACE_DEVICE :
-							  CDMKM_PLACE_PREFERRED;
-		return 0;
-	}
-	/* system RAM: on the node of a single NUMA device, else anywhere */
-	out->place = CDMKM_PLACE_RAM;
-	first = &devs->dev[p->dev[0]];
-	if (p->ndev == 1 && first->kind != CDM_KIND_HOST && first->node >= 0)
-		out->nid = first->node;
 	return 0;
 }

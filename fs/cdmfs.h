@@ -317,14 +317,14 @@ struct cdm_migrator {
 	atomic_bool stopping;
 };
 
-/* Watcher of the helper module's regions (health.c). */
+/* Watcher of the devices whose backend tells their health (health.c). */
 struct cdm_health {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;			/* protected by lock */
 	bool running;
-	uint32_t *state;		/* per device: CDMKM_*; under lock */
+	enum cdm_health_state *state;	/* per device, online at first; under lock */
 };
 
 struct fuse_session;
@@ -401,6 +401,12 @@ struct cdm_devpolicy;
 /** Set up and tear down the cache of the device directories' policies. */
 int cdm_placement_open(struct cdm_fs *fs);
 void cdm_placement_close(struct cdm_fs *fs);
+/**
+ * How a file of device @dev follows policy @p (not inherit), by @dev's
+ * backend: 0 and @pl, or -errno (-EINVAL: such a file cannot follow @p).
+ */
+int cdm_placement_of(struct cdm_fs *fs, const struct cdm_policy *p,
+		     uint16_t dev, struct cdm_placement *pl);
 /** The policy @inode follows; -ENODATA for the root. */
 int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 			 struct cdm_policy *p);

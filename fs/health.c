@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Device health: device memory is less reliable than DRAM.  The helper
- * module marks a failing region offline after evacuating its files to RAM,
- * or dead when the device stopped answering and their pages are lost.  A
- * thread asks the module once a second (only when there are regions) and
+ * Device health: device memory is less reliable than DRAM.  A backend that
+ * tells health (the helper module's) marks a failing device offline after
+ * evacuating its files to RAM, or dead when the device stopped answering
+ * and their pages are lost.  A thread asks once a second (only when some
+ * device's backend tells health) and
  * logs each change once, naming every file that lost data, so an operator
  * learns which files to restore.  user.cdm.residency of such a file shows
  * lost=BYTES; reading the lost part fails with EIO and touching it through
@@ -21,20 +22,19 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkmio.h"
 #include "cdmfs/log.h"
 
 #define HEALTH_PERIOD_MS 1000
 
 /* nftw() has no user pointer; only the health thread walks with these. */
-static const char *walk_device;
+static const struct cdm_device *walk_device;
 static size_t walk_prefix;
 static unsigned int walk_files;
 
 static int report_lost(const char *path, const struct stat *st, int type,
 		       struct FTW *ftw)
 {
-	struct cdmkm_usage res;
+	uint64_t lost;
 	int fd;
 
 	if (type != FTW_F || !S_ISREG(st->st_mode))
@@ -42,35 +42,33 @@ static int report_lost(const char *path, const struct stat *st, int type,
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (!cdmkm_usage_get(fd, &res)) {
-		if (res.lost) {
-			cdm_log(LOG_ERR, "device %s: %s lost %llu bytes",
-				walk_device, path + walk_prefix,
-				(unsigned long long)res.lost);
-			walk_files++;
-		}
-		cdmkm_usage_free(&res);
+	if (walk_device->ops->lost && !walk_device->ops->lost(fd, &lost) &&
+	    lost) {
+		cdm_log(LOG_ERR, "device %s: %s lost %llu bytes",
+			walk_device->name, path + walk_prefix,
+			(unsigned long long)lost);
+		walk_files++;
 	}
 	close(fd);
 	return 0;
 }
 
-static void region_changed(struct cdm_fs *fs, const struct cdm_device *d,
-			   const struct cdmkm_region *r)
+static void device_changed(struct cdm_fs *fs, const struct cdm_device *d,
+			   enum cdm_health_state state, uint64_t lost)
 {
 	char path[PATH_MAX];
 
-	if (r->state == CDMKM_OFFLINE) {
+	if (state == CDM_HEALTH_OFFLINE) {
 		cdm_log(LOG_ERR, "device %s: failing; its files were moved to system RAM (no new files there)",
 			d->name);
 		return;
 	}
-	if (r->state != CDMKM_DEAD)
+	if (state != CDM_HEALTH_DEAD)
 		return;
 	cdm_log(LOG_ERR, "device %s: failed, %llu bytes of file data lost",
-		d->name, (unsigned long long)r->lost);
+		d->name, (unsigned long long)lost);
 	snprintf(path, sizeof(path), "%s/%s", fs->store_path, d->name);
-	walk_device = d->name;
+	walk_device = d;
 	walk_prefix = strlen(fs->store_path) + 1;
 	walk_files = 0;
 	nftw(path, report_lost, 16, FTW_PHYS | FTW_MOUNT);
@@ -82,21 +80,22 @@ static void *health_thread(void *arg)
 {
 	struct cdm_fs *fs = arg;
 	struct cdm_health *h = &fs->health;
-	struct cdmkm_region r;
+	enum cdm_health_state state;
 	struct timespec t;
+	uint64_t lost;
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
 		for (size_t i = 0; i < fs->devices.count; i++) {
 			const struct cdm_device *d = &fs->devices.dev[i];
 
-			if (d->kind != CDM_KIND_COHERENT ||
-			    cdmkm_region_find(d->name, &r) ||
-			    r.state == h->state[i])
+			if (!d->ops->health ||
+			    d->ops->health(d, &state, &lost) ||
+			    state == h->state[i])
 				continue;
-			h->state[i] = r.state;
+			h->state[i] = state;
 			pthread_mutex_unlock(&h->lock);
-			region_changed(fs, d, &r);
+			device_changed(fs, d, state, lost);
 			pthread_mutex_lock(&h->lock);
 		}
 		clock_gettime(CLOCK_REALTIME, &t);
@@ -116,7 +115,7 @@ int cdm_health_start(struct cdm_fs *fs)
 	int ret;
 
 	for (size_t i = 0; i < fs->devices.count; i++)
-		any |= fs->devices.dev[i].kind == CDM_KIND_COHERENT;
+		any |= fs->devices.dev[i].ops->health != NULL;
 	if (!any)
 		return 0;
 	h->state = calloc(fs->devices.count, sizeof(*h->state));

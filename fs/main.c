@@ -16,7 +16,6 @@
 
 #include "config.h"
 #include "ops.h"
-#include "cdmfs/cdmkm.h"
 #include "cdmfs/log.h"
 
 static void usage(FILE *f)
@@ -54,14 +53,15 @@ static int discover(struct cdm_fs *fs)
 	char err[256];
 	int ret;
 
-	ret = cdm_numa_ops.probe(fs->opt.sysroot, &fs->devices);
-	if (ret)
-		cdm_log(LOG_WARNING, "NUMA discovery under '%s/sys': %s; continuing without NUMA devices",
-			fs->opt.sysroot, strerror(-ret));
-	ret = cdm_cdmkm_ops.probe(fs->opt.sysroot, &fs->devices);
-	if (ret)
-		cdm_log(LOG_WARNING, "helper module regions (%s): %s; continuing without them",
-			CDMKM_CTL_PATH, strerror(-ret));
+	/* a backend that cannot look leaves the others their devices */
+	for (const struct cdm_backend_ops *const *b = cdm_backends; *b; b++) {
+		if (!(*b)->probe)
+			continue;	/* its devices come from the options */
+		ret = (*b)->probe(fs->opt.sysroot, &fs->devices);
+		if (ret)
+			cdm_log(LOG_WARNING, "backend %s: discovery under '%s/': %s; continuing without its devices",
+				(*b)->name, fs->opt.sysroot, strerror(-ret));
+	}
 	if (fs->opt.no_host) {
 		struct cdm_device *host = cdm_device_find(&fs->devices, "host");
 

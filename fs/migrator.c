@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <numaif.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -37,14 +36,10 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkmio.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
 #include "migrate.h"
 #include "ops.h"
-
-/* Retries of a batch whose pages were busy; 1+2+4+8+16 ms at most. */
-#define CDM_MIGRATE_RETRIES 5
 
 struct cdm_migration {
 	struct cdm_migration *next;	/* protected by fs->migrator.lock */
@@ -133,6 +128,7 @@ struct migrate_ctx {
 	struct cdm_migration *m;
 	uint64_t gen;
 	int fd;
+	const struct cdm_backend_ops *ops;	/* of the file's device */
 	struct cdm_placement pl;	/* where the policy puts the pages */
 	unsigned char *vec;
 	size_t pg;
@@ -142,27 +138,6 @@ struct migrate_ctx {
 	uint64_t base;			/* bytes moved in earlier turns */
 	double turn_end;		/* yield to a waiting file after this */
 };
-
-/*
- * A file of a helper-module region: the module moves what is present (it
- * batches again inside, 2 MiB per lock hold).  A preferred region that is
- * full leaves the rest in RAM, as its allocations would.
- */
-static int migrate_move_region(struct migrate_ctx *c, off_t off, size_t len,
-			       uint64_t *moved)
-{
-	uint64_t bytes = 0, failed;
-	int r;
-
-	r = cdmkm_migrate(c->fd, (uint64_t)off, len,
-			  c->pl.place != CDMKM_PLACE_RAM, c->pl.nid, &bytes,
-			  &failed);
-	*moved += bytes;
-	if (r == -ENOSPC && c->pl.place == CDMKM_PLACE_PREFERRED)
-		r = 0;
-	sched_yield();
-	return r;
-}
 
 /*
  * Device page @i of a file lives on under logical placement @p: interleave
@@ -176,30 +151,13 @@ static uint16_t logical_dev(const struct cdm_policy *p, uint64_t i)
 static int migrate_move(void *ctx, off_t off, size_t len, uint64_t *moved)
 {
 	struct migrate_ctx *c = ctx;
-	uint64_t pages = 0, first = (uint64_t)off / c->pg;
+	uint64_t first = (uint64_t)off / c->pg;
 	int r;
 
 	c->at = off + (off_t)len;
-	if (c->pl.region)
-		return migrate_move_region(c, off, len, moved);
-	/*
-	 * A read() in flight holds a page for a moment and the kernel gives
-	 * up on it (EIO): try the batch again before calling it stuck.
-	 */
-	for (int tries = 0;; tries++) {
-		uint64_t n = 0;
-
-		r = cdm_move_range(c->fd, off, len, c->pl.mode, &c->pl.nodes,
-				   c->vec, &n);
-		pages += n;
-		if (r != -EIO || tries == CDM_MIGRATE_RETRIES)
-			break;
-		usleep(1000 << tries);
-	}
-	if (c->pl.mode != MPOL_DEFAULT) {
-		/* the kernel's count: pages that changed node */
-		*moved += pages * c->pg;
-	} else {
+	/* the backend of the file's device moves them, and counts */
+	r = c->ops->move(c->fd, &c->pl, off, len, c->vec, moved);
+	if (c->pl.logical) {
 		/*
 		 * Simulated devices: no page changes frame (they are all host
 		 * RAM); a page moves when the device it logically lives on
@@ -305,6 +263,7 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 				 .to = *p, .base = base,
 				 .turn_end = now() +
 					     fs->opt.migrate_turn_ms / 1000.0 };
+	uint16_t dev = m->inode->dev;	/* once: a rename may change it */
 	struct stat st;
 	int ret;
 
@@ -312,10 +271,12 @@ static void migrate_pass(struct cdm_fs *fs, struct cdm_migration *m,
 	 * Bound at setxattr already; again, because a batch of a policy this
 	 * one superseded binds its range to the old one as it moves it.
 	 */
-	ret = cdm_policy_placement(p, &fs->devices, m->inode->dev, &c.pl);
+	c.ops = fs->devices.dev[dev].ops;
+	ret = cdm_placement_of(fs, p, dev, &c.pl);
+	if (!ret && (!c.ops->bind || !c.ops->move))
+		ret = -EOPNOTSUPP;
 	if (!ret)
-		ret = c.pl.region ? cdmkm_place(fd, c.pl.place, c.pl.nid) :
-				    cdm_mbind_fd(fd, c.pl.mode, &c.pl.nodes, 0);
+		ret = c.ops->bind(fd, &c.pl, false);
 	if (!ret && fstat(fd, &st))
 		ret = -errno;
 	if (ret) {

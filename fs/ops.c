@@ -929,8 +929,8 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	if (cross && (S_ISDIR(st.st_mode) || flags & RENAME_EXCHANGE ||
 		      (S_ISREG(st.st_mode) && st.st_nlink > 1) ||
 		      /* a region's files live in the module's own filesystem */
-		      fs->devices.dev[parent->dev].kind == CDM_KIND_COHERENT ||
-		      fs->devices.dev[newparent->dev].kind == CDM_KIND_COHERENT)) {
+		      cdm_device_own_fs(&fs->devices.dev[parent->dev]) ||
+		      cdm_device_own_fs(&fs->devices.dev[newparent->dev]))) {
 		ret = -EXDEV;
 		goto out;
 	}
@@ -1547,7 +1547,7 @@ static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 		ret = cdm_device_usage(fs, (uint16_t)i, &size, &u, &a);
 		total += size;
 		used += u;
-		if (fs->devices.dev[i].kind == CDM_KIND_COHERENT)
+		if (cdm_device_own_fs(&fs->devices.dev[i]))
 			avail += a;
 		else
 			shared += a;

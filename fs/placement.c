@@ -13,7 +13,6 @@
  * of the existing ones to a worker (migrator.c).
  */
 #include <errno.h>
-#include <numaif.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkmio.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
 
@@ -208,27 +206,33 @@ int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
 	return 0;
 }
 
+int cdm_placement_of(struct cdm_fs *fs, const struct cdm_policy *p,
+		     uint16_t dev, struct cdm_placement *pl)
+{
+	const struct cdm_backend_ops *ops = fs->devices.dev[dev].ops;
+
+	if (!ops->translate)
+		return -EOPNOTSUPP;
+	return ops->translate(p, &fs->devices, dev, pl);
+}
+
 /*
- * Bind the future pages of backing object @fd of device @dev to @p.  A
- * @fresh file (no page, no binding yet) needs no mbind for MPOL_DEFAULT:
- * a new tmpfs inode has no shared policy (the store is mounted without
- * mpol=), which is what mbind(MPOL_DEFAULT) leaves; that spares the map
- * and unmap of the whole policy span for each file of a simulated device.
+ * Bind the future pages of backing object @fd of device @dev to @p, the
+ * way @dev's backend places them.  @fresh: a new file, no page yet.
  */
 static int apply(struct cdm_fs *fs, const struct cdm_policy *p, uint16_t dev,
 		 int fd, bool fresh)
 {
+	const struct cdm_backend_ops *ops = fs->devices.dev[dev].ops;
 	struct cdm_placement pl;
 	int ret;
 
-	ret = cdm_policy_placement(p, &fs->devices, dev, &pl);
+	ret = cdm_placement_of(fs, p, dev, &pl);
 	if (ret)
 		return ret;
-	if (pl.region)
-		return cdmkm_place(fd, pl.place, pl.nid);
-	if (fresh && pl.mode == MPOL_DEFAULT)
-		return 0;
-	return cdm_mbind_fd(fd, pl.mode, &pl.nodes, 0);
+	if (!ops->bind)
+		return -EOPNOTSUPP;
+	return ops->bind(fd, &pl, fresh);
 }
 
 int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
@@ -363,8 +367,8 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 		return ret;
 	/* e.g. a region's pages for a file outside it: refuse, change nothing */
 	if (p.mode != CDM_POLICY_INHERIT &&
-	    cdm_policy_placement(&p, &fs->devices, dev, &pl))
-		return -EINVAL;
+	    (ret = cdm_placement_of(fs, &p, dev, &pl)))
+		return ret;
 	if (fstatat(ifd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (uid != 0 && uid != st.st_uid)
@@ -511,55 +515,6 @@ char *cdm_policy_value(struct cdm_fs *fs, struct cdm_inode *inode)
 	return strdup(text);
 }
 
-/* Device of node @n, or -1. */
-static int device_of_node(struct cdm_fs *fs, int n)
-{
-	for (size_t i = 0; i < fs->devices.count; i++)
-		if (cdm_nodemask_test(&fs->devices.dev[i].nodes, n))
-			return (int)i;
-	return -1;
-}
-
-/*
- * A file of a helper-module region: the module counts its pages (device
- * pages are no NUMA node's: move_pages() says -ENOENT for them).  Drift:
- * pages that are not where the policy puts them (preferred may spill to
- * RAM); @lost: pages a dead device took with it.
- */
-static int region_residency(struct cdm_fs *fs, uint16_t dev,
-			    const struct cdm_policy *p, int fd, uint64_t *bytes,
-			    uint64_t *drift, uint64_t *lost)
-{
-	struct cdmkm_usage res;
-	struct cdm_placement pl;
-	int ret;
-
-	ret = cdmkm_usage_get(fd, &res);
-	if (ret)
-		return ret;
-	if (cdm_policy_placement(p, &fs->devices, dev, &pl))
-		memset(&pl, 0, sizeof(pl));	/* stored before it was refused */
-	bytes[dev] += res.device;
-	*lost = res.lost;
-	*drift = 0;
-	if (pl.place == CDMKM_PLACE_RAM)
-		*drift += res.device;
-	for (uint32_t n = 0; n < res.nr_nodes; n++) {
-		int d;
-
-		if (!res.ram[n])
-			continue;
-		d = device_of_node(fs, (int)n);
-		if (d >= 0)
-			bytes[d] += res.ram[n];
-		if (pl.place == CDMKM_PLACE_DEVICE ||
-		    (pl.place == CDMKM_PLACE_RAM && pl.nid >= 0 && pl.nid != (int)n))
-			*drift += res.ram[n];
-	}
-	cdmkm_usage_free(&res);
-	return 0;
-}
-
 /* Add @n bytes spread over @p's devices as its pages are dealt out. */
 static void spread(const struct cdm_policy *p, uint64_t n, uint64_t *bytes)
 {
@@ -593,19 +548,18 @@ static void logical_residency(struct cdm_inode *inode,
 }
 
 /*
- * Bytes per device from the kernel's per-page answer.  Pages of a file
- * placed on simulated devices only are counted on those devices (the
- * placement is logical: they are host RAM), split evenly.
+ * Bytes per device, as the backend of the file's device tells.  Pages of a
+ * file whose placement is logical (simulated devices only: host RAM) are
+ * counted on the policy's devices, split evenly.
  */
 static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 		     uint64_t *bytes, uint64_t *drift, uint64_t *lost)
 {
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t *pages, other = 0, total = 0;
-	struct cdm_nodemask nodes;
+	struct cdm_residency r = { .bytes = bytes };
+	const struct cdm_backend_ops *ops;
 	struct cdm_policy p;
 	char path[CDM_PROCFD_MAX];
-	int fd, ret, mode;
+	int fd, ret;
 
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
 
@@ -622,38 +576,17 @@ static int residency(struct cdm_fs *fs, struct cdm_inode *inode,
 	fd = ret;
 	if (fd < 0)
 		return fd;
-	if (fs->devices.dev[dev].kind == CDM_KIND_COHERENT) {
-		ret = region_residency(fs, dev, &p, fd, bytes, drift, lost);
-		close(fd);
-		return ret;
-	}
-	pages = calloc(CDM_MAX_NODES, sizeof(*pages));
-	if (!pages) {
-		close(fd);
-		return -ENOMEM;
-	}
-	ret = cdm_page_nodes(fd, pages, &other);
+	ops = fs->devices.dev[dev].ops;
+	ret = ops->residency ? ops->residency(&p, &fs->devices, dev, fd, &r) :
+			       -EOPNOTSUPP;
 	close(fd);
-	cdm_policy_mempolicy(&p, &fs->devices, &mode, &nodes);
-	*drift = 0;
-	for (int n = 0; !ret && n < CDM_MAX_NODES; n++) {
-		int d;
-
-		if (!pages[n])
-			continue;
-		total += pages[n];
-		if (mode == MPOL_DEFAULT)
-			continue;
-		d = device_of_node(fs, (int)n);
-		if (d >= 0)
-			bytes[d] += pages[n] * pg;
-		if (!cdm_nodemask_test(&nodes, n))
-			*drift += pages[n] * pg;
-	}
-	if (!ret && mode == MPOL_DEFAULT)
-		logical_residency(inode, &p, total * pg, bytes);
-	free(pages);
-	return ret;
+	if (ret)
+		return ret;
+	if (r.logical)
+		logical_residency(inode, &p, r.resident, bytes);
+	*drift = r.drift;
+	*lost = r.lost;
+	return 0;
 }
 
 char *cdm_residency_value(struct cdm_fs *fs, struct cdm_inode *inode,

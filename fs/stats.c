@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkmio.h"
 
 static const char *const stat_names[CDM_STAT_NR] = {
 	[CDM_STAT_LOOKUP] = "lookup", [CDM_STAT_FORGET] = "forget",
@@ -78,7 +77,7 @@ int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
 		*avail = *used < dev->size ? dev->size - *used : 0;
 	}
 	/* a region has a filesystem of its own; the others share the store */
-	if (dev->kind != CDM_KIND_COHERENT) {
+	if (!cdm_device_own_fs(dev)) {
 		store = cdm_store_free(fs);
 		if (*avail > store)
 			*avail = store;
@@ -101,24 +100,26 @@ static void print_nodes(FILE *f, const struct cdm_nodemask *m)
 }
 
 /*
- * " health=..." for a helper-module region, asked of the module now (the
- * health thread only logs changes): an operator's tool shows it next to
- * the capacity.  Nothing for other devices, which have no such state.
+ * " health=..." for a device whose backend tells health (a helper-module
+ * region), asked now (the health thread only logs changes): an operator's
+ * tool shows it next to the capacity.  Nothing for other devices, which
+ * have no such state.
  */
-static const char *region_health(const struct cdm_device *d)
+static const char *device_health(const struct cdm_device *d)
 {
-	struct cdmkm_region r;
+	enum cdm_health_state state;
+	uint64_t lost;
 
-	if (d->kind != CDM_KIND_COHERENT)
+	if (!d->ops->health)
 		return "";
-	if (cdmkm_region_find(d->name, &r))
+	if (d->ops->health(d, &state, &lost))
 		return " health=unknown";
-	switch (r.state) {
-	case CDMKM_ONLINE:
+	switch (state) {
+	case CDM_HEALTH_ONLINE:
 		return " health=online";
-	case CDMKM_OFFLINE:
+	case CDM_HEALTH_OFFLINE:
 		return " health=offline";
-	case CDMKM_DEAD:
+	case CDM_HEALTH_DEAD:
 		return " health=dead";
 	}
 	return " health=unknown";
@@ -154,7 +155,7 @@ char *cdm_devices_format(struct cdm_fs *fs)
 			fprintf(f, " write_bandwidth_mbs=%u",
 				d->write_bandwidth_mbs);
 		fprintf(f, " simulated=%s", d->simulated ? "yes" : "no");
-		fprintf(f, "%s\n", region_health(d));
+		fprintf(f, "%s\n", device_health(d));
 	}
 	if (fclose(f)) {
 		free(buf);

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "cdmfs.h"
-#include "cdmfs/cdmkm.h"
 #include "cdmfs/log.h"
 
 #define STORE_RUNDIR "/run/cdmfs"
@@ -107,15 +106,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static bool is_mountpoint(const char *path)
-{
-	char parent[PATH_MAX + 4];
-	struct stat a, b;
-
-	snprintf(parent, sizeof(parent), "%s/..", path);
-	return !stat(path, &a) && !stat(parent, &b) && a.st_dev != b.st_dev;
-}
-
 /*
  * The host's backstop: our own store tmpfs holds at most what its devices
  * can (their sizes added up) and never more than 7/8 of RAM, so filling
@@ -132,7 +122,7 @@ static uint64_t store_limit(struct cdm_fs *fs)
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		const struct cdm_device *d = &fs->devices.dev[i];
 
-		if (d->kind == CDM_KIND_COHERENT)
+		if (cdm_device_own_fs(d))
 			continue;
 		if (!d->size || d->size > limit - sum)
 			return limit;	/* unknown, or more than we allow */
@@ -349,7 +339,7 @@ static int store_prepare(struct cdm_fs *fs)
 			 fs->opt.huge ? ",huge=" : "",
 			 fs->opt.huge ? fs->opt.huge : "");
 		snprintf(opts, sizeof(opts), "mode=0755,nr_inodes=0,%s", size);
-		if (!ret && !is_mountpoint(path)) {
+		if (!ret && !cdm_is_mountpoint(path)) {
 			if (mount("cdmfs-store", path, "tmpfs",
 				  MS_NOSUID | MS_NODEV, opts))
 				ret = -errno;
@@ -402,46 +392,18 @@ static void store_unlock(struct cdm_fs *fs)
 	fs->store_lock = -1;
 }
 
-/*
- * A region of the helper module keeps its files in its own filesystem,
- * mounted on the device's directory of the store: files created there get
- * the region's pages.  A mount left by an earlier daemon is reused.
- */
-static int store_mount_region(struct cdm_fs *fs, const char *name)
-{
-	char path[PATH_MAX], opts[64];
-
-	snprintf(path, sizeof(path), "%s/%s", fs->store_path, name);
-	if (is_mountpoint(path))
-		return 0;
-	snprintf(opts, sizeof(opts), "region=%s", name);
-	if (mount("cdmkm", path, CDMKM_FSTYPE, MS_NOSUID | MS_NODEV, opts)) {
-		int ret = -errno;
-
-		cdm_log(LOG_ERR, "device %s: cannot mount the module's %s on %s: %s%s",
-			name, CDMKM_FSTYPE, path, strerror(errno),
-			errno == EPERM ? " (coherent devices need root)" : "");
-		return ret;
-	}
-	chmod(path, 01777);
-	cdm_log(LOG_INFO, "device %s: files in region %s (%s on %s)", name,
-		name, CDMKM_FSTYPE, path);
-	return 0;
-}
-
-static void store_unmount_regions(struct cdm_fs *fs)
+/* Undo each device's attach (its backend's filesystem on its directory). */
+static void store_detach_devices(struct cdm_fs *fs)
 {
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < fs->devices.count; i++) {
-		if (fs->devices.dev[i].kind != CDM_KIND_COHERENT)
+		const struct cdm_device *d = &fs->devices.dev[i];
+
+		if (!d->ops->detach)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", fs->store_path,
-			 fs->devices.dev[i].name);
-		/* detached: a mapping still open keeps the files until it goes */
-		if (is_mountpoint(path) && umount2(path, MNT_DETACH))
-			cdm_log(LOG_WARNING, "device %s: cannot unmount %s: %s",
-				fs->devices.dev[i].name, path, strerror(errno));
+		snprintf(path, sizeof(path), "%s/%s", fs->store_path, d->name);
+		d->ops->detach(d, path);
 	}
 }
 
@@ -553,8 +515,13 @@ int cdm_store_open(struct cdm_fs *fs)
 				n, strerror(errno));
 			goto err_close;
 		}
-		if (fs->devices.dev[i].kind == CDM_KIND_COHERENT) {
-			ret = store_mount_region(fs, n);
+		/* e.g. a region's files go into the module's filesystem */
+		if (fs->devices.dev[i].ops->attach) {
+			char p[PATH_MAX];
+
+			snprintf(p, sizeof(p), "%s/%s", fs->store_path, n);
+			ret = fs->devices.dev[i].ops->attach(&fs->devices.dev[i],
+							     p);
 			if (ret)
 				goto err_close;
 		}
@@ -573,7 +540,7 @@ int cdm_store_open(struct cdm_fs *fs)
 	return 0;
 err_close:
 	close_devfds(fs);
-	store_unmount_regions(fs);
+	store_detach_devices(fs);
 	close(fs->root.fd);
 	fs->root.fd = -1;
 err_unmount:
@@ -593,7 +560,7 @@ void cdm_store_close(struct cdm_fs *fs)
 		close(fs->root.fd);
 	fs->root.fd = -1;
 	if (!fs->opt.keep_store)
-		store_unmount_regions(fs);
+		store_detach_devices(fs);
 	if (fs->store_mounted && !fs->opt.keep_store) {
 		/* like tmpfs: unmounting frees the memory */
 		if (umount2(fs->store_path, MNT_DETACH))

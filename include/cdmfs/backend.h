@@ -53,16 +53,60 @@ struct cdm_device {
 	uint32_t read_latency_ns, write_latency_ns;
 	uint32_t read_bandwidth_mbs, write_bandwidth_mbs;
 	bool simulated;
-	/* CDM_KIND_COHERENT: node the region's memory belongs to, or -1 */
+	/* a helper-module region: node its memory belongs to, or -1 */
 	int region_node;
+};
+
+struct cdm_policy;
+
+/**
+ * How a file of one device follows a policy: what the backend of the
+ * file's device made of it in translate, for its own bind, move and
+ * residency.  Only @logical is for the daemon; the rest is the backend's.
+ */
+struct cdm_placement {
+	/*
+	 * The pages have no node that tells their device (simulated devices
+	 * are all host RAM): the daemon counts them by the policy instead.
+	 */
+	bool logical;
+	/* the backend's own from here on */
+	int mode;			/* mempolicy: MPOL_* for the shmem */
+	struct cdm_nodemask nodes;	/* mempolicy: its nodes */
+	uint32_t place;			/* helper module: its placement */
+	int nid;			/* helper module: node for RAM, or -1 */
+};
+
+/** Where a file's pages are, as a backend's residency op tells it. */
+struct cdm_residency {
+	uint64_t *bytes;	/* per device index: bytes there (added to) */
+	uint64_t resident;	/* bytes in memory, when @logical */
+	uint64_t drift;		/* bytes not where the policy puts them */
+	uint64_t lost;		/* bytes a failed device took with it */
+	bool logical;		/* no node to tell: spread by the policy */
+};
+
+/** A device's state, as its backend's health op tells it. */
+enum cdm_health_state {
+	CDM_HEALTH_ONLINE,	/* serving */
+	CDM_HEALTH_OFFLINE,	/* failing: its files were moved to RAM */
+	CDM_HEALTH_DEAD,	/* failed: its files' pages are lost */
 };
 
 /**
  * One memory provider.  Optional members may be NULL; callers treat a NULL
- * member as -EOPNOTSUPP.
+ * member as -EOPNOTSUPP.  The daemon (fs/) asks a device's backend, never
+ * its kind, what it can do.
  */
 struct cdm_backend_ops {
 	const char *name;
+	/**
+	 * Files of its devices live in a filesystem of the backend's own,
+	 * which attach mounts on the device's directory of the store: their
+	 * space is not the store's, and a rename into or out of such a device
+	 * cannot move a file in place (mv copies on EXDEV).
+	 */
+	bool own_fs;
 	/**
 	 * Append the devices this backend finds under @sysroot ("" or "/" for
 	 * the running system) to @list.
@@ -71,6 +115,47 @@ struct cdm_backend_ops {
 	/** Capacity and free bytes of @dev right now. */
 	int (*usage)(const char *sysroot, const struct cdm_device *dev,
 		     uint64_t *size, uint64_t *avail);
+	/**
+	 * Make directory @path of the store ready for @dev's files, e.g.
+	 * mount the backend's filesystem there (a mount left by an earlier
+	 * daemon is reused).  NULL: the store's tmpfs holds them.
+	 */
+	int (*attach)(const struct cdm_device *dev, const char *path);
+	/** Undo attach at exit; files still mapped live on until unmapped. */
+	void (*detach)(const struct cdm_device *dev, const char *path);
+	/**
+	 * Translate policy @p (not inherit) for a file of device @filedev of
+	 * @devs into @out; -EINVAL for a policy such a file cannot follow.
+	 */
+	int (*translate)(const struct cdm_policy *p,
+			 const struct cdm_device_list *devs, uint16_t filedev,
+			 struct cdm_placement *out);
+	/**
+	 * Bind the future pages of backing file @fd to @pl.  @fresh: the file
+	 * is new, it has no page and no binding yet.
+	 */
+	int (*bind)(int fd, const struct cdm_placement *pl, bool fresh);
+	/**
+	 * Move the pages backing file @fd has in [@off, @off + @len) to @pl,
+	 * touching no hole; @vec is scratch of @len / page size bytes, bit 0 of
+	 * each set when that page was there.  *@moved: bytes that changed
+	 * place (a @pl->logical placement adds none: the caller counts).
+	 * -EIO when some pages could not move.
+	 */
+	int (*move)(int fd, const struct cdm_placement *pl, off_t off,
+		    size_t len, unsigned char *vec, uint64_t *moved);
+	/**
+	 * Where the pages of backing file @fd of device @filedev are, with
+	 * @p the policy it follows (possibly one translate refuses now).
+	 */
+	int (*residency)(const struct cdm_policy *p,
+			 const struct cdm_device_list *devs, uint16_t filedev,
+			 int fd, struct cdm_residency *r);
+	/** State of @dev right now, and bytes lost when dead.  Optional. */
+	int (*health)(const struct cdm_device *dev,
+		      enum cdm_health_state *state, uint64_t *lost);
+	/** Bytes of backing file @fd a failed device took.  Optional. */
+	int (*lost)(int fd, uint64_t *bytes);
 };
 
 /** Growable array of devices; names are unique. */
@@ -82,6 +167,19 @@ struct cdm_device_list {
 extern const struct cdm_backend_ops cdm_numa_ops;
 extern const struct cdm_backend_ops cdm_sim_ops;
 extern const struct cdm_backend_ops cdm_cdmkm_ops;
+/** Every backend, NULL-terminated, in the order their devices are listed. */
+extern const struct cdm_backend_ops *const cdm_backends[];
+
+/* mpol.c: placement by NUMA mempolicy of shmem files (numa and sim) */
+int cdm_mpol_translate(const struct cdm_policy *p,
+		       const struct cdm_device_list *devs, uint16_t filedev,
+		       struct cdm_placement *out);
+int cdm_mpol_bind(int fd, const struct cdm_placement *pl, bool fresh);
+int cdm_mpol_move(int fd, const struct cdm_placement *pl, off_t off,
+		  size_t len, unsigned char *vec, uint64_t *moved);
+int cdm_mpol_residency(const struct cdm_policy *p,
+		       const struct cdm_device_list *devs, uint16_t filedev,
+		       int fd, struct cdm_residency *r);
 
 /* device.c */
 int cdm_device_list_add(struct cdm_device_list *list,
@@ -92,6 +190,19 @@ struct cdm_device *cdm_device_find(const struct cdm_device_list *list,
 const char *cdm_kind_name(enum cdm_kind kind);
 /** Valid device name: [A-Za-z0-9_.-]{1,31}, not "." or "..". */
 bool cdm_device_name_valid(const char *name);
+/** Index in @list of the device whose nodes include @node, or -1. */
+int cdm_device_of_node(const struct cdm_device_list *list, int node);
+/** True if @path is the root of a mount (its parent is on another). */
+bool cdm_is_mountpoint(const char *path);
+
+/**
+ * True if device @d keeps its files in a filesystem of its backend's own
+ * (see cdm_backend_ops.own_fs): not the store's space, no rename in place.
+ */
+static inline bool cdm_device_own_fs(const struct cdm_device *d)
+{
+	return d->ops->own_fs;
+}
 
 static inline void cdm_nodemask_set(struct cdm_nodemask *m, int node)
 {

@@ -59,27 +59,4 @@ void cdm_policy_mempolicy(const struct cdm_policy *p,
 /** True if @p names device @dev. */
 int cdm_policy_has_device(const struct cdm_policy *p, uint16_t dev);
 
-/** How a file of one device can follow a policy. */
-struct cdm_placement {
-	/* the file lives in a cdmkm region: no mbind, the module places it */
-	bool region;
-	int mode;			/* !region: MPOL_* for its shmem */
-	struct cdm_nodemask nodes;	/* !region */
-	uint32_t place;			/* region: CDMKM_PLACE_* */
-	int nid;			/* region, CDMKM_PLACE_RAM: node or -1 */
-};
-
-/**
- * Translate policy @p for a file whose backing object lives in device
- * @filedev's directory.  A file in a helper-module region (kind
- * CDM_KIND_COHERENT) can have its pages in that region (bind, preferred)
- * or in system RAM (bind or preferred naming other devices); a file
- * elsewhere cannot have pages in any region.  -EINVAL for what cannot be:
- * another region, a region mixed with other devices, interleave across a
- * region, or a region for a file outside it.
- */
-int cdm_policy_placement(const struct cdm_policy *p,
-			 const struct cdm_device_list *devs, uint16_t filedev,
-			 struct cdm_placement *out);
-
 #endif /* CDMFS_POLICY_H */

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* user.cdm.policy grammar: every form, canonical output, bad input. */
+/*
+ * user.cdm.policy grammar: every form, canonical output, bad input; and
+ * how each backend's translate op places a file of its device.
+ */
 #include <errno.h>
 #include <numaif.h>
 #include <setjmp.h>
@@ -27,12 +30,14 @@ static int setup(void **state)
 			cdm_nodemask_set(&d.nodes, i);
 		d.simulated = i == 3;
 		d.kind = i == 0 ? CDM_KIND_HOST : i < 3 ? CDM_KIND_CXL : CDM_KIND_SIM;
+		d.ops = i < 3 ? &cdm_numa_ops : &cdm_sim_ops;
 		assert_int_equal(cdm_device_list_add(&devs, &d), 0);
 	}
 	/* two regions of the helper module: devices 4 and 5 */
 	for (int i = 0; i < 2; i++) {
 		struct cdm_device d = { .tier = -1, .node = -1,
-					.kind = CDM_KIND_COHERENT };
+					.kind = CDM_KIND_COHERENT,
+					.ops = &cdm_cdmkm_ops };
 
 		snprintf(d.name, sizeof(d.name), "cdm%d", i);
 		assert_int_equal(cdm_device_list_add(&devs, &d), 0);
@@ -143,13 +148,16 @@ static void test_mempolicy(void **state)
 	assert_false(cdm_policy_has_device(&p, 2));
 }
 
-/* A policy for a file of device @filedev: 0 and @out, or -errno. */
+/*
+ * A policy for a file of device @filedev, as that device's backend
+ * translates it: 0 and @out, or -errno.
+ */
 static int place(const char *s, uint16_t filedev, struct cdm_placement *out)
 {
 	struct cdm_policy p;
 
 	assert_int_equal(parse(s, &p), 0);
-	return cdm_policy_placement(&p, &devs, filedev, out);
+	return devs.dev[filedev].ops->translate(&p, &devs, filedev, out);
 }
 
 static void test_placement(void **state)
@@ -158,15 +166,22 @@ static void test_placement(void **state)
 
 	/* a file of node1: NUMA policy, no region */
 	assert_int_equal(place("bind:node2", 1, &pl), 0);
-	assert_false(pl.region);
+	assert_false(pl.logical);
 	assert_int_equal(pl.mode, MPOL_BIND);
 	assert_true(cdm_nodemask_test(&pl.nodes, 2));
 	assert_int_equal(place("bind:cdm0", 1, &pl), -EINVAL);
 	assert_int_equal(place("interleave:node1,cdm0", 1, &pl), -EINVAL);
+	/* a file of a simulated device: host RAM, placed logically */
+	assert_int_equal(place("bind:gpu0", 3, &pl), 0);
+	assert_true(pl.logical);
+	assert_int_equal(pl.mode, MPOL_DEFAULT);
+	assert_int_equal(place("preferred:node1", 3, &pl), 0);
+	assert_false(pl.logical);
+	assert_int_equal(place("bind:cdm0", 3, &pl), -EINVAL);
 
 	/* a file of region cdm0 (device 4) */
 	assert_int_equal(place("bind:cdm0", 4, &pl), 0);
-	assert_true(pl.region);
+	assert_false(pl.logical);
 	assert_int_equal(pl.place, CDMKM_PLACE_DEVICE);
 	assert_int_equal(place("preferred:cdm0", 4, &pl), 0);
 	assert_int_equal(pl.place, CDMKM_PLACE_PREFERRED);
