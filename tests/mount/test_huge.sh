@@ -6,7 +6,9 @@
 # FilePmdMapped/ShmemPmdMapped), with residency and st_blocks counting every
 # byte once.  A sparse file costs what it costs on a tmpfs mounted
 # huge=within_size (the reference): a 4 KiB write into a hole of a 16 MiB
-# file takes 2 MiB, st_blocks and residency say so.  Appending writes get
+# file takes 2 MiB, st_blocks and residency say so, and capacity counts it:
+# a 4 KiB fallocate that would take 2 MiB of a device with 1 MiB left gets
+# ENOSPC.  Appending writes get
 # huge pages exactly when they do on that tmpfs (measured and printed).
 # With -o huge=never: 4 KiB pages.  A bad value is refused.  Passthrough
 # only: daemon-served I/O maps FUSE page cache, not the store's pages.
@@ -120,6 +122,21 @@ else
 		eq "$bs appends: PMD-mapped as on tmpfs" "$c_pmd" "$t_pmd"
 	done
 	umount "$REF"
+	cdm_umount
+
+	echo "--- capacity counts the 2 MiB a 4 KiB fallocate takes"
+	huge_mount sim=small0:16M
+	# 1 MiB appends: 4 KiB pages (above), 15 MiB of the 16
+	dd if=/dev/zero of="$MNT/small0/a" bs=1M count=15 status=none
+	truncate -s 4M "$MNT/small0/b"
+	expect_fail "No space left" \
+		"fallocate of 4 KiB into a hole of a 4 MiB file with 1 MiB left: ENOSPC (it takes 2 MiB)" \
+		fallocate -o 0 -l 4096 "$MNT/small0/b"
+	used=$(($(blocks "$MNT/small0/a") + $(blocks "$MNT/small0/b")))
+	check_num "the device's files hold no more than its 16 MiB (st_blocks)" "$used" -le $((16 << 20))
+	rm "$MNT/small0/a"
+	check "with room, the same fallocate succeeds" fallocate -o 0 -l 4096 "$MNT/small0/b"
+	eq "and takes 2 MiB (st_blocks)" "$(blocks "$MNT/small0/b")" $((2 << 20))
 	cdm_umount
 fi
 
