@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -258,24 +259,33 @@ static int unallocated_seek(int fd, off_t pos, off_t to, uint64_t *bytes)
 
 int cdm_capacity_unallocated(int fd, off_t from, off_t to, uint64_t *bytes)
 {
-	off_t pg = (off_t)sysconf(_SC_PAGESIZE), pos;
+	off_t base = (off_t)sysconf(_SC_PAGESIZE), pg = base, pos;
 	struct cdm_cachestat_range range;
 	struct cdm_cachestat cs;
+	struct stat st;
 	uint64_t pages;
 
 	*bytes = 0;
 	if (from < 0 || to <= from)
 		return 0;
-	/* shmem allocates whole pages */
+	/*
+	 * shmem allocates whole pages.  Where it gives this file 2 MiB pages
+	 * (a huge= store; st_blksize says so, shmem_getattr) a 4 KiB
+	 * fallocate into a hole takes the 2 MiB around it: count whole
+	 * 2 MiB extents.  It errs toward ENOSPC (an extent past EOF may get
+	 * small pages), never toward overcommitting.
+	 */
+	if (!fstat(fd, &st) && st.st_blksize > pg && st.st_blksize % pg == 0)
+		pg = st.st_blksize;
 	pos = from / pg * pg;
 	to = to > INT64_MAX - pg ? INT64_MAX / pg * pg : (to + pg - 1) / pg * pg;
 	range.off = (uint64_t)pos;
 	range.len = (uint64_t)(to - pos);
 	if (syscall(__NR_cachestat, fd, &range, &cs, 0) == 0) {
 		/* in memory, or swapped out (shmem counts those as evicted) */
-		pages = cs.nr_cache + cs.nr_evicted;
-		*bytes = range.len - (pages * (uint64_t)pg < range.len ?
-				      pages * (uint64_t)pg : range.len);
+		pages = cs.nr_cache + cs.nr_evicted;	/* of base size */
+		*bytes = range.len - (pages * (uint64_t)base < range.len ?
+				      pages * (uint64_t)base : range.len);
 		return 0;
 	}
 	if (errno != ENOSYS)

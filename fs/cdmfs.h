@@ -289,6 +289,16 @@ struct cdm_options {
 int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
 		      char *err, size_t errlen);
 void cdm_options_free(struct cdm_options *o);
+/**
+ * huge= for the store tmpfs the daemon mounts when -o huge= is not given:
+ * "within_size" (2 MiB pages) when @shmem_enabled, the contents of
+ * /sys/kernel/mm/transparent_hugepage/shmem_enabled, says tmpfs mounts may
+ * have them; NULL (4 KiB pages) when it is NULL (no THP in this kernel) or
+ * the kernel denies them to every mount.  Pure, for the unit suite.
+ */
+const char *cdm_huge_pick(const char *shmem_enabled);
+/** cdm_huge_pick() of this kernel, logging why when it gives NULL. */
+const char *cdm_huge_default(void);
 /** Rename discovered devices per "-o alias=OLD:NEW". */
 int cdm_options_apply_aliases(const struct cdm_options *o,
 			      struct cdm_device_list *list,

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "cdmfs.h"
+#include "cdmfs/log.h"
+
+#define THP_SHMEM "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 
 /*
  * Generic mount options handed to libfuse as they are (mount(8) flags).
@@ -324,4 +327,40 @@ int cdm_options_apply_aliases(const struct cdm_options *o,
 		strcpy(d->name, colon + 1);
 	}
 	return 0;
+}
+
+/*
+ * Device memory is used for big mappings, where 4 KiB faults cost (famfs
+ * #65), so 2 MiB pages by default.  within_size, not always: pages past
+ * EOF stay small, so a file costs no more than a tmpfs huge=within_size
+ * would make it cost (a 4 KiB write into a hole of a file of 2 MiB or
+ * more takes the 2 MiB around it).  The global shmem_enabled setting
+ * ("never" on most distributions) is for memfd and SysV shm; a tmpfs
+ * mount's huge= overrides it, except "deny" (no mount gets huge pages)
+ * and "force" (every mount does).
+ */
+const char *cdm_huge_pick(const char *shmem_enabled)
+{
+	if (!shmem_enabled || strstr(shmem_enabled, "[deny]"))
+		return NULL;
+	return "within_size";
+}
+
+const char *cdm_huge_default(void)
+{
+	char buf[128] = "";
+	const char *huge;
+	FILE *f = fopen(THP_SHMEM, "re");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	huge = cdm_huge_pick(f ? buf : NULL);
+	if (!huge)
+		cdm_log(LOG_NOTICE, "store: 4 KiB pages: %s", f ?
+			THP_SHMEM " is deny (no tmpfs gets huge pages)" :
+			"this kernel has no transparent huge pages for tmpfs (" THP_SHMEM ")");
+	return huge;
 }

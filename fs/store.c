@@ -268,12 +268,15 @@ static int store_prepare(struct cdm_fs *fs)
 	struct statfs sfs;
 	bool mounted = false;
 	char size[64], opts[112];
+	const char *huge;
 	int ret, rundir = -1;
 
 	if (fs->opt.store) {
-		if (fs->opt.huge)
-			cdm_log(LOG_NOTICE, "store %s: huge=%s does not apply: the pages are the size its tmpfs's own huge= gives",
-				fs->opt.store, fs->opt.huge);
+		cdm_log(fs->opt.huge ? LOG_NOTICE : LOG_INFO,
+			"store %s: %s%s%sthe pages are the size its tmpfs's own huge= gives",
+			fs->opt.store, fs->opt.huge ? "huge=" : "",
+			fs->opt.huge ? fs->opt.huge : "",
+			fs->opt.huge ? " does not apply: " : "");
 		fs->store_path = realpath(fs->opt.store, NULL);
 		if (!fs->store_path) {
 			ret = -errno;
@@ -327,17 +330,11 @@ static int store_prepare(struct cdm_fs *fs)
 			if (rundir < 0 || flock(rundir, LOCK_EX))
 				ret = -errno;
 		}
-		/*
-		 * 2 MiB pages when asked (-o huge=): device memory is used for
-		 * big mappings.  Not by default yet: within_size gives a file
-		 * huge pages inside its size, so a 4 KiB write into a hole of
-		 * a sized file allocates the 2 MiB around it, and a sparse
-		 * file (README: it "costs what it holds") up to 512x more.
-		 */
+		/* 2 MiB pages by default: options.c, cdm_huge_pick() */
+		huge = fs->opt.huge ? fs->opt.huge : cdm_huge_default();
 		snprintf(size, sizeof(size), "size=%llu%s%s",
 			 (unsigned long long)store_limit(fs),
-			 fs->opt.huge ? ",huge=" : "",
-			 fs->opt.huge ? fs->opt.huge : "");
+			 huge ? ",huge=" : "", huge ? huge : "");
 		snprintf(opts, sizeof(opts), "mode=0755,nr_inodes=0,%s", size);
 		if (!ret && !cdm_is_mountpoint(path)) {
 			if (mount("cdmfs-store", path, "tmpfs",

@@ -5,8 +5,10 @@
 #include <syslog.h>
 
 /**
- * Log one line at syslog @level (LOG_ERR .. LOG_DEBUG).  Goes to stderr, or
- * to syslog once cdm_log_to_syslog() was called (daemon in background).
+ * Log one line at syslog @level (LOG_ERR .. LOG_DEBUG).  Goes to stderr
+ * ("cdmfs: " before it; "<N>" instead when stderr is systemd's journal
+ * stream, per $JOURNAL_STREAM, so the journal keeps the level), or to
+ * syslog once cdm_log_to_syslog() was called (daemon in background).
  * Messages name the object they are about: "%s: cannot bind to node %d: %s".
  */
 void cdm_log(int level, const char *fmt, ...)

@@ -37,7 +37,10 @@ DAEMON_PID=
 mkdir -p "$MNT" "$STORE"
 chmod 0755 "$WORK"	# other users reach the mount through it
 
-# cdm_mount [extra -o options]: mount with a private tmpfs store
+# cdm_mount [extra -o options]: mount with a private tmpfs store.  That
+# tmpfs has no huge=, so files get 4 KiB pages whatever cdmfs's default
+# (the sparse and capacity tests count 4 KiB pages); test_huge mounts the
+# daemon's own store, 2 MiB pages by default.
 cdm_mount() {
 	local opts="store=$STORE"
 	mountpoint -q "$STORE" || mount -t tmpfs -o mode=0755 cdmfs-test-store "$STORE"

@@ -224,6 +224,18 @@ static void test_io_uring(void **state)
 	cdm_options_free(&o);
 }
 
+/* the default huge= from the kernel's shmem_enabled (6.18's format) */
+static void test_huge_pick(void **state)
+{
+	(void)state;
+	assert_string_equal(cdm_huge_pick("always within_size advise [never] deny force\n"),
+			    "within_size");
+	assert_string_equal(cdm_huge_pick("always within_size advise never deny [force]\n"),
+			    "within_size");
+	assert_null(cdm_huge_pick("always within_size advise never [deny] force\n"));
+	assert_null(cdm_huge_pick(NULL));	/* no THP in the kernel */
+}
+
 static void test_bad_args(void **state)
 {
 	struct cdm_options o;
@@ -255,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_batch_reserve),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_io_uring),
+		cmocka_unit_test(test_huge_pick),
 		cmocka_unit_test(test_bad_args),
 	};
 

@@ -7,8 +7,10 @@
 # always read back its own previous stamp.  node1 -> node2, then back.  mv
 # returns before the pages have moved: the test waits for
 # user.cdm.migration to stop saying "running".
-# Also: holes stay holes, and pages added right after the mv go to the new
-# node.
+# Also: holes stay holes (a sparse file keeps the pages it had: with the
+# default 2 MiB pages, a 4 KiB write into a hole of a file of 2 MiB or more
+# took the 2 MiB around it, as on a tmpfs mounted huge=within_size), and
+# pages added right after the mv go to the new node.
 # shellcheck source=tests/vm/lib.sh
 . "$CDMFS_SRC/tests/vm/lib.sh"
 
@@ -63,16 +65,21 @@ move 2 1
 rm -f "$MNT/node1/f"
 
 echo "     --- holes and growth"
-# mv faults in only resident pages: holes stay holes.  Two pages written
-# 100 MiB apart.
+# mv faults in only resident pages: holes stay holes.  Two 4 KiB writes
+# 100 MiB apart: the first, at the end, is one small page (past it there is
+# no 2 MiB of file); the second, into the hole of a 100 MiB file, takes a
+# 2 MiB page under huge=within_size: 513 pages (2 with 4 KiB pages).
 dd if=/dev/urandom of="$MNT/node1/sparse" bs=4k count=1 seek=25600 status=none
 dd if=/dev/urandom of="$MNT/node1/sparse" bs=4k count=1 seek=10 conv=notrunc status=none
+held=$(($(stat -c %b "$MNT/node1/sparse") / 8))
+echo "     sparse file holds $held pages before the mv (st_blocks)"
+check_num "it holds at most one 2 MiB page and one 4 KiB page" "$held" -le 513
 check "mv a sparse file node1 -> node2" mv "$MNT/node1/sparse" "$MNT/node2/sparse"
 check "its migration ends" wait_migration "$MNT/node2/sparse"
 # shellcheck disable=SC2046 # three numbers
 set -- $(page_counts "$MNT/node2/sparse" 2)
-check "sparse file: $1/$2 resident pages on node2, of $3 (holes not filled)" \
-	test "$1 $2 $3" = "2 2 25601"
+check "sparse file: $1/$2 resident pages on node2, of $3 (the $held it held: holes not filled)" \
+	test "$1 $2 $3" = "$held $held 25601"
 # Pages added right after the mv (the migration may still run) follow the
 # file to its new device.
 dd if=/dev/urandom of="$MNT/node1/g" bs=1M count=4 status=none
