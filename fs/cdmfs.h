@@ -121,6 +121,12 @@ struct cdm_inode_table {
 	 * lock.
 	 */
 	size_t *dev_count, ndev, dev_reserve;
+	/*
+	 * Called as an inode is freed, for the state an upper layer keeps on
+	 * it (the migrator's record, @mig): the table frees only its own.
+	 * Set before the session starts; NULL for none.
+	 */
+	void (*release)(struct cdm_inode *inode);
 };
 
 int cdm_inode_table_init(struct cdm_inode_table *t);
@@ -365,7 +371,7 @@ struct cdm_reservation {
 
 struct cdm_fs {
 	struct cdm_options opt;
-	/* bumped by each policy the daemon writes (placement.c) */
+	/* bumped by each policy the daemon writes (policystore.c) */
 	_Atomic uint64_t policy_gen;
 	struct cdm_device_list devices;
 	struct cdm_inode_table table;
@@ -382,7 +388,7 @@ struct cdm_fs {
 	/* set before the first request; for calls made without a request */
 	struct fuse_session *se;
 	struct cdm_capacity cap;
-	/* each device directory's own policy, cached (placement.c) */
+	/* each device directory's own policy, cached (policystore.c) */
 	pthread_mutex_t devpol_lock;
 	struct cdm_devpolicy *devpol;	/* protected by devpol_lock */
 };
@@ -406,20 +412,38 @@ void cdm_store_lock_owner(struct cdm_fs *fs);
 /** Bytes of memory used by the files of device @devidx (walks its tree). */
 int cdm_store_used(struct cdm_fs *fs, uint16_t devidx, uint64_t *bytes);
 
-/* placement.c */
+/* policystore.c */
 struct cdm_devpolicy;
 /** Set up and tear down the cache of the device directories' policies. */
-int cdm_placement_open(struct cdm_fs *fs);
-void cdm_placement_close(struct cdm_fs *fs);
+int cdm_policystore_open(struct cdm_fs *fs);
+void cdm_policystore_close(struct cdm_fs *fs);
+/** After the daemon wrote or removed @inode's policy xattr. */
+void cdm_policy_written(struct cdm_fs *fs, struct cdm_inode *inode);
+/** Drop the cached policy of device @dev's directory (it may have changed). */
+void cdm_forget_device_policy(struct cdm_fs *fs, uint16_t dev);
+/**
+ * The policy the files that follow device @dev's directory get: 1 and the
+ * directory's own, 0 and bind:<device>, or -errno.
+ */
+int cdm_device_policy(struct cdm_fs *fs, uint16_t dev, struct cdm_policy *p);
+/**
+ * The policy @inode follows, in @p: 1 when it is @inode's own (for a device
+ * directory, the directory's), which a file created in @inode copies; 0
+ * when @inode follows its device's; -ENODATA for the root, other -errno.
+ */
+int cdm_own_policy(struct cdm_fs *fs, struct cdm_inode *inode,
+		   struct cdm_policy *p);
+/** The policy @inode follows; -ENODATA for the root. */
+int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
+			 struct cdm_policy *p);
 /**
  * How a file of device @dev follows policy @p (not inherit), by @dev's
  * backend: 0 and @pl, or -errno (-EINVAL: such a file cannot follow @p).
  */
 int cdm_placement_of(struct cdm_fs *fs, const struct cdm_policy *p,
 		     uint16_t dev, struct cdm_placement *pl);
-/** The policy @inode follows; -ENODATA for the root. */
-int cdm_effective_policy(struct cdm_fs *fs, struct cdm_inode *inode,
-			 struct cdm_policy *p);
+
+/* placement.c */
 /**
  * Give new inode @fd (created in @parent) the parent's own policy, and for
  * a @regular file bind its memory accordingly, before any page exists.
@@ -453,7 +477,11 @@ struct cdm_inode *cdm_inode_find(struct cdm_inode_table *t, ino_t ino,
 				 dev_t dev);
 
 /* migrator.c */
-void cdm_migrator_init(struct cdm_migrator *mg);
+/**
+ * Set up the workers' queue (no thread yet), and own the migration record
+ * of each inode of @fs's table: it is freed with the inode.
+ */
+void cdm_migrator_init(struct cdm_fs *fs);
 /**
  * Stop the workers between batches and wait for them; queued migrations
  * are dropped (the files keep their new policy; pages not moved yet stay
@@ -479,7 +507,6 @@ int cdm_migrate_start(struct cdm_fs *fs, struct cdm_inode *inode,
  */
 bool cdm_migration_progress(struct cdm_inode *inode, struct cdm_policy *from,
 			    struct cdm_policy *to, uint64_t *done);
-void cdm_migration_free(struct cdm_migration *m);
 /**
  * Start again the migrations a previous daemon on this store left due
  * (user.cdm.pending): walks every device directory, one getxattr per

@@ -71,6 +71,7 @@ int cdm_inode_table_init(struct cdm_inode_table *t)
 	t->budget = 0;
 	t->dev_count = NULL;
 	t->ndev = t->dev_reserve = 0;
+	t->release = NULL;
 	t->bucket = calloc(t->nbucket, sizeof(*t->bucket));
 	if (!t->bucket)
 		return -ENOMEM;
@@ -245,11 +246,12 @@ void cdm_fd_exhausted(struct cdm_inode_table *t, const char *what, int err)
 		strerror(err), what, n, count, t->budget);
 }
 
-static void free_inode(struct cdm_inode *inode)
+static void free_inode(struct cdm_inode_table *t, struct cdm_inode *inode)
 {
 	if (!inode->by_handle && inode->fd >= 0)
 		close(inode->fd);
-	cdm_migration_free(inode->mig);
+	if (t->release)
+		t->release(inode);
 	pthread_mutex_destroy(&inode->lock);
 	free(inode);
 }
@@ -261,7 +263,7 @@ void cdm_inode_table_destroy(struct cdm_inode_table *t)
 
 		for (; inode; inode = next) {
 			next = inode->next;
-			free_inode(inode);
+			free_inode(t, inode);
 		}
 	}
 	while (t->kept)
@@ -416,7 +418,7 @@ bool cdm_inode_put(struct cdm_inode_table *t, struct cdm_inode *inode,
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
-	free_inode(inode);
+	free_inode(t, inode);
 	return true;
 }
 

@@ -375,9 +375,15 @@ int main(int argc, char **argv)
 	if (ret)
 		goto err_devices;
 	raise_nofile(&fs);
-	ret = cdm_store_open(&fs);
+	ret = cdm_capacity_open(&fs);
 	if (ret)
 		goto err_table;
+	ret = cdm_policystore_open(&fs);
+	if (ret)
+		goto err_capacity;
+	ret = cdm_store_open(&fs);
+	if (ret)
+		goto err_policystore;
 
 	mopts = fuse_mount_opts(&fs, uring);
 	if (!mopts) {
@@ -419,7 +425,7 @@ int main(int argc, char **argv)
 	cdm_store_lock_owner(&fs);
 
 	/* after fuse_daemonize: its fork keeps no threads */
-	cdm_migrator_init(&fs.migrator);
+	cdm_migrator_init(&fs);
 	ret = cdm_health_start(&fs);
 	if (ret)
 		cdm_log(LOG_WARNING, "cannot watch device health: %s", strerror(-ret));
@@ -445,6 +451,10 @@ err_session:
 	fuse_session_destroy(se);
 err_store:
 	cdm_store_close(&fs);
+err_policystore:
+	cdm_policystore_close(&fs);
+err_capacity:
+	cdm_capacity_close(&fs);
 err_table:
 	cdm_inode_table_destroy(&fs.table);
 err_devices:

@@ -81,8 +81,19 @@ struct cdm_migration {
 	char result[2 * CDM_POLICY_STRLEN + 256];	/* last outcome */
 };
 
-void cdm_migrator_init(struct cdm_migrator *mg)
+/* The inode table frees @inode: its record goes with it (no worker has it:
+ * a worker holds a lookup on the inode it moves). */
+static void release_inode(struct cdm_inode *inode)
 {
+	free(inode->mig);
+	inode->mig = NULL;
+}
+
+void cdm_migrator_init(struct cdm_fs *fs)
+{
+	struct cdm_migrator *mg = &fs->migrator;
+
+	fs->table.release = release_inode;
 	pthread_mutex_init(&mg->lock, NULL);
 	pthread_cond_init(&mg->cond, NULL);
 	mg->head = mg->tail = NULL;
@@ -91,11 +102,6 @@ void cdm_migrator_init(struct cdm_migrator *mg)
 		mg->serving[i] = (uid_t)-1;
 	mg->stop = false;
 	atomic_store(&mg->stopping, false);
-}
-
-void cdm_migration_free(struct cdm_migration *m)
-{
-	free(m);
 }
 
 static struct cdm_migration *migration_of(struct cdm_inode *inode)

@@ -406,8 +406,6 @@ static void store_detach_devices(struct cdm_fs *fs)
 
 static void close_devfds(struct cdm_fs *fs)
 {
-	cdm_placement_close(fs);
-	cdm_capacity_close(fs);
 	for (size_t i = 0; fs->devfd && i < fs->devices.count; i++)
 		if (fs->devfd[i] >= 0)
 			close(fs->devfd[i]);
@@ -492,11 +490,6 @@ int cdm_store_open(struct cdm_fs *fs)
 	}
 	for (size_t i = 0; i < fs->devices.count; i++)
 		fs->devfd[i] = -1;
-	ret = cdm_capacity_open(fs);
-	if (!ret)
-		ret = cdm_placement_open(fs);
-	if (ret)
-		goto err_close;
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		const char *n = fs->devices.dev[i].name;
 

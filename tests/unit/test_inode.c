@@ -20,13 +20,6 @@
 
 #include "../../fs/cdmfs.h"
 
-/* the table frees migration state it never got here */
-void cdm_migration_free(struct cdm_migration *m);
-void cdm_migration_free(struct cdm_migration *m)
-{
-	assert_null(m);
-}
-
 static int fd(void)
 {
 	int f = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -167,8 +167,8 @@ static int setup(void **state)
 		assert_true(fs.devfd[i] >= 0);
 	}
 	assert_int_equal(cdm_capacity_open(&fs), 0);
-	assert_int_equal(cdm_placement_open(&fs), 0);
-	cdm_migrator_init(&fs.migrator);
+	assert_int_equal(cdm_policystore_open(&fs), 0);
+	cdm_migrator_init(&fs);
 	snprintf(path, sizeof(path), "%s/fa", store);
 	devdir = inode_of(path, 0);
 	return 0;
@@ -180,7 +180,7 @@ static int teardown(void **state)
 
 	cdm_migrator_stop(&fs);
 	cdm_inode_put(&fs.table, devdir, 1);
-	cdm_placement_close(&fs);
+	cdm_policystore_close(&fs);
 	cdm_capacity_close(&fs);
 	for (int i = 0; i < 3; i++)
 		close(fs.devfd[i]);
