@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "caller.h"
 #include "cdmfs.h"
 #include "cdmfs/log.h"
 #include "datapath.h"
@@ -142,4 +143,23 @@ int cdm_open_truncate(fuse_req_t req, int fd)
 	if (ftruncate(fd, 0))
 		return -errno;
 	return cdm_kill_priv(req, &file, false, 0);
+}
+
+int cdm_open_file(fuse_req_t req, struct cdm_inode *inode,
+		  struct fuse_file_info *fi)
+{
+	int fd, ret = 0;
+
+	fd = cdm_open_backing(cdm_fs_of(req), inode, fi->flags);
+	if (fd < 0)
+		return fd;
+	if (fi->flags & O_TRUNC) {
+		ret = cdm_open_truncate(req, fd);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
+	}
+	/* the mode changed (ret > 0), or stat must see mapped writes now */
+	return cdm_setup_datapath(req, inode, fi, fd) || ret > 0;
 }

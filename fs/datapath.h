@@ -34,5 +34,13 @@ void cdm_release_file(fuse_req_t req, struct cdm_fs *fs,
  * the kernel would.  1 if the mode changed, 0 if not, or -errno.
  */
 int cdm_open_truncate(fuse_req_t req, int fd);
+/**
+ * OPEN of existing @inode: a backing fd in fi->fh, O_TRUNC done, the data
+ * path set up; undo with cdm_release_file().  1 when the attributes the
+ * kernel caches for @inode are stale (drop them before the reply), 0, or
+ * -errno (nothing to undo then).
+ */
+int cdm_open_file(fuse_req_t req, struct cdm_inode *inode,
+		  struct fuse_file_info *fi);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "caller.h"
 #include "cdmfs.h"
 #include "cdmfs/xattr.h"
 #include "ops.h"
