@@ -12,6 +12,7 @@
  * in the device's usage.  doc/capacity.md has the whole design.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "cdmfs.h"
 
 int cdm_capacity_open(struct cdm_fs *fs)
@@ -291,4 +293,73 @@ int cdm_capacity_unallocated(int fd, off_t from, off_t to, uint64_t *bytes)
 	if (errno != ENOSYS)
 		return -errno;
 	return unallocated_seek(fd, pos, to, bytes);
+}
+
+/*
+ * -o reserve: allocate the pages a truncate adds to the file now, under its
+ * policy, so a full device says ENOSPC here rather than failing a page
+ * fault later (SIGBUS).  The room is reserved first, so concurrent
+ * truncates cannot together take more than the device has.  Writes past
+ * the end through passthrough never reach the daemon: only truncate growth
+ * is covered.
+ */
+int cdm_capacity_grow(struct cdm_fs *fs, struct cdm_inode *inode, int fd,
+		      off_t from, off_t to)
+{
+	struct cdm_reservation r;
+	char path[CDM_PROCFD_MAX];
+	bool own = fd < 0;
+	uint64_t need;
+	int ret;
+
+	if (fd < 0) {
+		int pfd = cdm_inode_fd(&fs->table, inode);
+
+		if (pfd < 0)
+			return pfd;
+		cdm_procfd(path, pfd);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		cdm_inode_fd_put(inode, pfd);
+		if (fd < 0)
+			return -errno;
+	}
+	/* pages a fallocate(KEEP_SIZE) put past the end are there already */
+	ret = cdm_capacity_unallocated(fd, from, to, &need);
+	if (!ret)
+		ret = cdm_capacity_reserve_inode(fs, inode, need, &r);
+	if (ret)
+		goto out;
+	/* shmem gives back what it allocated when it fails part way */
+	if (fallocate(fd, 0, from, to - from))
+		ret = errno == ENOMEM ? -ENOSPC : -errno;
+	cdm_capacity_release(fs, &r);
+out:
+	if (own)
+		close(fd);
+	return ret;
+}
+
+int cdm_capacity_fallocate(struct cdm_fs *fs, struct cdm_inode *inode, int fd,
+			   int mode, off_t offset, off_t length)
+{
+	struct cdm_reservation r = { .ndev = 0 };
+	uint64_t need = 0;
+	int ret = 0;
+
+	/*
+	 * Allocating modes only (punching frees); and only what the range
+	 * lacks: allocating an allocated range again takes nothing.
+	 */
+	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
+		ret = cdm_capacity_unallocated(fd, offset, offset + length,
+					       &need);
+		if (!ret)
+			ret = cdm_capacity_reserve_inode(fs, inode, need, &r);
+	}
+	if (!ret && fallocate(fd, mode, offset, length))
+		ret = errno == ENOMEM ? -ENOSPC : -errno;
+	cdm_capacity_release(fs, &r);
+	if (!ret && mode & FALLOC_FL_PUNCH_HOLE)
+		cdm_capacity_changed(fs, inode->dev);
+	return ret;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The FUSE low-level operations.
+ * The FUSE low-level operations: the adapter between requests and the
+ * layers that decide (namespace.c: the root's rules, datapath.c: opens and
+ * passthrough, rename.c: moves across devices, capacity.c: reservations).
  *
  * Every handler works on the backing store through O_PATH fds and replies
  * exactly once; internal helpers return 0 or -errno and only the reply turns
@@ -12,35 +14,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "caller.h"
+#include "capacity.h"
 #include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "datapath.h"
+#include "namespace.h"
 #include "ops.h"
-#include "perm.h"
-
-/*
- * The kernel's FUSE_DEV_IOC_BACKING_CLOSE (uapi linux/fuse.h, >= 6.9):
- * what fuse_passthrough_close() does, for when no request is at hand.
- */
-#define CDM_FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+#include "rename.h"
 
 static fuse_ino_t ino_of(struct cdm_fs *fs, struct cdm_inode *inode)
 {
 	return inode == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
-}
-
-static bool is_root(struct cdm_fs *fs, struct cdm_inode *inode)
-{
-	return inode == &fs->root;
 }
 
 /*
@@ -95,14 +88,6 @@ void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode)
 			(unsigned long long)inode->src_ino, strerror(-ret));
 }
 
-/* Index of the device directory called @name at the root, or -ENOENT. */
-static int device_index(struct cdm_fs *fs, const char *name)
-{
-	struct cdm_device *d = cdm_device_find(&fs->devices, name);
-
-	return d ? (int)(d - fs->devices.dev) : -ENOENT;
-}
-
 /*
  * Out of fds: say so in the log (once per burst) and answer ENFILE, the
  * daemon's shortage, not EMFILE, which would blame the caller's own limit.
@@ -133,8 +118,8 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 
 	memset(e, 0, sizeof(*e));
 	e->attr_timeout = e->entry_timeout = fs->opt.attr_timeout;
-	if (is_root(fs, parent)) {
-		int i = device_index(fs, name);
+	if (cdm_ns_is_root(fs, parent)) {
+		int i = cdm_ns_device_index(fs, name);
 
 		if (i < 0)
 			return i;
@@ -173,166 +158,6 @@ static void reply_entry(fuse_req_t req, struct cdm_inode *parent,
 		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_entry(req, &e);
-}
-
-/*
- * True if thread @pid is in our user namespace.  The kernel's checks
- * (capable()) count capabilities in the initial one, where we are: those
- * of a process in a namespace of its own (a rootless container's root)
- * do not count.
- */
-static bool same_userns(pid_t pid)
-{
-	char path[40];
-	struct stat a, b;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	return !stat(path, &a) && !stat("/proc/self/ns/user", &b) &&
-	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
-
-/*
- * The credentials of the thread that made @req, from /proc/TID/status (the
- * kernel checked them already; we need CAP_FSETID and the groups, which
- * the request does not carry).  The thread waits for our reply, so they
- * cannot change meanwhile.  Without a view of it (another pid namespace),
- * its ids from the request, and root taken as having CAP_FSETID.
- */
-void cdm_caller_of(fuse_req_t req, struct cdm_caller *c)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	char path[32], buf[8192];
-	ssize_t n = -1;
-	int fd;
-
-	if (ctx->pid > 0) {
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-		}
-	}
-	if (n > 0) {
-		buf[n] = '\0';
-		if (!cdm_caller_parse_status(buf, c) && c->fsuid == ctx->uid &&
-		    c->fsgid == ctx->gid) {
-			if ((c->fsetid || c->sys_admin) && !same_userns(ctx->pid))
-				c->fsetid = c->sys_admin = false;
-			return;
-		}
-	}
-	memset(c, 0, sizeof(*c));
-	c->fsuid = ctx->uid;
-	c->fsgid = ctx->gid;
-	c->fsetid = c->sys_admin = ctx->uid == 0;
-}
-
-/*
- * Clear set-uid/set-gid of a regular file as the kernel would for the
- * caller of @req (fs/attr.c setattr_should_drop_suidgid): after a write or
- * truncate by a caller without CAP_FSETID, or after any chown (@chown;
- * @gid is the file's group before it).  KILLPRIV_V2 leaves this to us, and
- * tmpfs never sees the caller: we act as root, who keeps the bits.
- * Returns 1 if the mode changed, 0 if not, or -errno.
- */
-int cdm_kill_priv(fuse_req_t req, struct cdm_inode *inode, bool chown,
-		  gid_t gid)
-{
-	char path[CDM_PROCFD_MAX];
-	struct cdm_caller c;
-	struct stat st;
-	int fd = cdm_inode_fd(&cdm_fs_of(req)->table, inode), ret = 0;
-	mode_t m;
-
-	if (fd < 0)
-		return fd;
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
-		goto out;
-	cdm_caller_of(req, &c);
-	if (!chown && c.fsetid)
-		goto out;
-	if (!chown)
-		gid = st.st_gid;
-	m = cdm_mode_after_kill(st.st_mode,
-				cdm_caller_in_group(&c, gid) || c.fsetid);
-	if (m == st.st_mode)
-		goto out;
-	cdm_procfd(path, fd);
-	ret = chmod(path, m & 07777) ? -errno : 1;
-out:
-	cdm_inode_fd_put(inode, fd);
-	return ret;
-}
-
-/*
- * Setting an access ACL clears set-gid when the caller is neither in the
- * file's group nor has CAP_FSETID (posix_acl_update_mode; the kernel's
- * FUSE_SETXATTR_ACL_KILL_SGID, which libfuse 3.17 does not pass on).
- * tmpfs saw root set it and kept the bit.
- */
-int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode)
-{
-	char path[CDM_PROCFD_MAX];
-	struct cdm_caller c;
-	struct stat st;
-	int fd = cdm_inode_fd(&cdm_fs_of(req)->table, inode), ret = 0;
-
-	if (fd < 0)
-		return fd;
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!(st.st_mode & S_ISGID))
-		goto out;
-	cdm_caller_of(req, &c);
-	if (c.fsetid || cdm_caller_in_group(&c, st.st_gid))
-		goto out;
-	cdm_procfd(path, fd);
-	ret = chmod(path, st.st_mode & 07777 & ~S_ISGID) ? -errno : 0;
-out:
-	cdm_inode_fd_put(inode, fd);
-	return ret;
-}
-
-/*
- * Create with the caller's umask, as tmpfs would for a local caller: it
- * applies the umask unless the parent has a default ACL (posix_acl_create).
- * The umask is per process, so each worker thread first takes its own
- * fs_struct (unshare(CLONE_FS), as virtiofsd does); our threads use no
- * cwd.  If that fails, the mode is masked here (default ACLs then lose).
- */
-static void use_caller_umask(fuse_req_t req, mode_t *mode)
-{
-	/* 1: unshared, 2: and our umask is @cur, -1: cannot unshare */
-	static __thread int own_fs;
-	static __thread mode_t cur;
-	mode_t mask = fuse_req_ctx(req)->umask;
-
-	if (!own_fs)
-		own_fs = unshare(CLONE_FS) ? -1 : 1;
-	if (own_fs < 0) {
-		*mode &= ~mask;
-	} else if (own_fs == 1 || mask != cur) {
-		/* a syscall per change, not per create: umasks rarely vary */
-		umask(mask);
-		cur = mask;
-		own_fs = 2;
-	}
-}
-
-/* Drop passthrough backing @id without a request (the reply failed). */
-static void close_backing(struct cdm_fs *fs, int id)
-{
-	if (fs->se &&
-	    ioctl(fuse_session_fd(fs->se), CDM_FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0)
-		cdm_log(LOG_WARNING, "passthrough backing %d: cannot close: %s", id,
-			strerror(errno));
 }
 
 static void cdm_init(void *userdata, struct fuse_conn_info *conn)
@@ -444,49 +269,6 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, attr_timeout(fs, inode, &st));
 }
 
-/*
- * -o reserve: allocate the pages a truncate adds to the file now, under its
- * policy, so a full device says ENOSPC here rather than failing a page
- * fault later (SIGBUS).  The room is reserved first, so concurrent
- * truncates cannot together take more than the device has.  Writes past
- * the end through passthrough never reach the daemon: only truncate growth
- * is covered.
- */
-static int reserve(struct cdm_fs *fs, struct cdm_inode *inode,
-		   struct fuse_file_info *fi, off_t from, off_t to)
-{
-	struct cdm_reservation r;
-	char path[CDM_PROCFD_MAX];
-	int fd = fi ? (int)fi->fh : -1, ret;
-	uint64_t need;
-
-	if (fd < 0) {
-		int pfd = cdm_inode_fd(&fs->table, inode);
-
-		if (pfd < 0)
-			return pfd;
-		cdm_procfd(path, pfd);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		cdm_inode_fd_put(inode, pfd);
-		if (fd < 0)
-			return -errno;
-	}
-	/* pages a fallocate(KEEP_SIZE) put past the end are there already */
-	ret = cdm_capacity_unallocated(fd, from, to, &need);
-	if (!ret)
-		ret = cdm_capacity_reserve_inode(fs, inode, need, &r);
-	if (ret)
-		goto out;
-	/* shmem gives back what it allocated when it fails part way */
-	if (fallocate(fd, 0, from, to - from))
-		ret = errno == ENOMEM ? -ENOSPC : -errno;
-	cdm_capacity_release(fs, &r);
-out:
-	if (!fi)
-		close(fd);
-	return ret;
-}
-
 /* @fd: an O_PATH fd of @inode (cdm_inode_fd) */
 static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
 		      struct cdm_inode *inode, int fd, struct stat *attr,
@@ -523,7 +305,8 @@ static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
 		 * faulted in later are bounded by the kernel (store size=).
 		 */
 		if (grow && fs->opt.reserve)
-			ret = reserve(fs, inode, fi, st.st_size, attr->st_size);
+			ret = cdm_capacity_grow(fs, inode, fi ? (int)fi->fh : -1,
+						st.st_size, attr->st_size);
 		if (!ret && (fi ? ftruncate(fi->fh, attr->st_size)
 				: truncate(path, attr->st_size)))
 			ret = -errno;
@@ -617,67 +400,6 @@ static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 }
 
-/*
- * New inodes are made by the daemon (root) and handed to the caller, as a
- * local filesystem would: the group is the caller's unless the directory is
- * setgid, where the backing filesystem already gave it the directory's.
- * @fd is any fd of the new inode, @opath if it is an O_PATH one (fchown
- * takes no O_PATH fd), @pfd one of its parent.  chown clears set-uid and
- * set-gid (chown_common), which the caller asked for and the kernel vetted
- * (vfs_prepare_mode strips what it may not have): put them back.  Nothing
- * to do when the inode has the caller's ids already (a caller with our own
- * ids, root mostly): the parent's mode is read only when the group differs.
- */
-static int give_to_caller(fuse_req_t req, int pfd, int fd, bool opath)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	char path[CDM_PROCFD_MAX];
-	struct stat dir, st;
-	gid_t gid = ctx->gid;
-	int ret;
-
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (st.st_gid != ctx->gid &&
-	    !fstatat(pfd, "", &dir, AT_EMPTY_PATH) &&
-	    dir.st_mode & S_ISGID)
-		gid = (gid_t)-1;
-	if (st.st_uid == ctx->uid && (gid == (gid_t)-1 || st.st_gid == gid))
-		return 0;
-	if (opath)
-		ret = fchownat(fd, "", ctx->uid, gid,
-			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-	else
-		ret = fchown(fd, ctx->uid, gid);
-	if (ret)
-		return -errno;
-	if (S_ISLNK(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
-		return 0;
-	if (!opath)
-		return fchmod(fd, st.st_mode & 07777) ? -errno : 0;
-	cdm_procfd(path, fd);
-	return chmod(path, st.st_mode & 07777) ? -errno : 0;
-}
-
-/* An O_PATH fd of @name in parent @pfd, for give_to_caller(). */
-static int give_name_to_caller(fuse_req_t req, int pfd, const char *name)
-{
-	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = give_to_caller(req, pfd, fd, true);
-	close(fd);
-	return ret;
-}
-
-/* Nothing but the device directories lives at the root. */
-static int check_parent(struct cdm_fs *fs, struct cdm_inode *parent)
-{
-	return is_root(fs, parent) ? -EPERM : 0;
-}
-
 /* Give a new inode its parent's policy and bind a new file's memory. */
 static int place_new(struct cdm_fs *fs, struct cdm_inode *parent,
 		     const char *name, int fd, bool regular)
@@ -698,7 +420,7 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	int ret, fd, pfd;
 
 	cdm_stat_inc(fs, CDM_STAT_MKNOD);
-	ret = check_parent(fs, parent);
+	ret = cdm_ns_may_create(fs, parent);
 	if (ret)
 		goto out_err;
 	pfd = cdm_inode_fd(&fs->table, parent);
@@ -706,7 +428,7 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		ret = pfd;
 		goto out_err;
 	}
-	use_caller_umask(req, &mode);
+	cdm_use_caller_umask(req, &mode);
 	if (S_ISREG(mode)) {
 		fd = openat(pfd, name,
 			    O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode & 07777);
@@ -719,13 +441,13 @@ static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, pfd, fd, false);
+			ret = cdm_give_to_caller(req, pfd, fd, false);
 		close(fd);
 	} else if (mknodat(pfd, name, mode, rdev)) {
 		ret = -errno;
 		goto err_put;
 	} else {
-		ret = give_name_to_caller(req, pfd, name);
+		ret = cdm_give_name_to_caller(req, pfd, name);
 	}
 	if (ret) {
 		unlinkat(pfd, name, 0);
@@ -748,9 +470,9 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	int ret, pfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_MKDIR);
-	ret = check_parent(fs, parent);
+	ret = cdm_ns_may_create(fs, parent);
 	if (!ret) {
-		use_caller_umask(req, &mode);
+		cdm_use_caller_umask(req, &mode);
 		pfd = cdm_inode_fd(&fs->table, parent);
 		if (pfd < 0)
 			ret = pfd;
@@ -763,7 +485,7 @@ static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
 		if (!ret)
-			ret = give_to_caller(req, pfd, fd, false);
+			ret = cdm_give_to_caller(req, pfd, fd, false);
 		if (fd >= 0)
 			close(fd);
 		if (ret)
@@ -784,7 +506,7 @@ static void cdm_symlink(fuse_req_t req, const char *link,
 	int ret, pfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_SYMLINK);
-	ret = check_parent(fs, parent);
+	ret = cdm_ns_may_create(fs, parent);
 	if (!ret) {
 		pfd = cdm_inode_fd(&fs->table, parent);
 		if (pfd < 0)
@@ -793,7 +515,7 @@ static void cdm_symlink(fuse_req_t req, const char *link,
 	if (!ret && symlinkat(link, pfd, name))
 		ret = -errno;
 	if (!ret) {
-		ret = give_name_to_caller(req, pfd, name);
+		ret = cdm_give_name_to_caller(req, pfd, name);
 		if (ret)
 			unlinkat(pfd, name, 0);
 	}
@@ -814,10 +536,7 @@ static void cdm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino,
 	int ret, fd = -1, pfd = -1;
 
 	cdm_stat_inc(fs, CDM_STAT_LINK);
-	ret = check_parent(fs, newparent);
-	/* one file's memory is on one device: no links across devices */
-	if (!ret && newparent->dev != inode->dev)
-		ret = -EXDEV;
+	ret = cdm_ns_may_link(fs, inode, newparent);
 	if (!ret && (fd = cdm_inode_fd(&fs->table, inode)) < 0)
 		ret = fd;
 	if (!ret && (pfd = cdm_inode_fd(&fs->table, newparent)) < 0)
@@ -840,8 +559,9 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 	int pfd, ret;
 
 	cdm_stat_inc(fs, CDM_STAT_UNLINK);
-	if (is_root(fs, parent)) {
-		fuse_reply_err(req, EPERM);
+	ret = cdm_ns_may_unlink(fs, parent);
+	if (ret) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
 	pfd = cdm_inode_fd(&fs->table, parent);
@@ -862,8 +582,9 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 	int pfd, ret;
 
 	cdm_stat_inc(fs, CDM_STAT_RMDIR);
-	if (is_root(fs, parent)) {
-		fuse_reply_err(req, device_index(fs, name) >= 0 ? EBUSY : ENOENT);
+	ret = cdm_ns_may_rmdir(fs, parent, name);
+	if (ret) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
 	pfd = cdm_inode_fd(&fs->table, parent);
@@ -873,24 +594,6 @@ static void cdm_rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 	fuse_reply_err(req, ret);
 }
 
-/*
- * A regular file renamed into another device's directory moves its memory
- * there: same inode, open mappings keep working, the pages migrate (in the
- * background, as for setfattr).  Its own policy (if any) goes: it now
- * follows its new device.
- */
-static int move_to_device(struct cdm_fs *fs, const struct stat *st,
-			  uint16_t devidx)
-{
-	struct cdm_inode *inode;
-
-	/* the kernel holds a lookup on the inode it renames */
-	inode = cdm_inode_find(&fs->table, st->st_ino, st->st_dev);
-	if (!inode)
-		return 0;
-	return cdm_move_to_device(fs, inode, devidx, S_ISREG(st->st_mode));
-}
-
 static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		       fuse_ino_t newparent_ino, const char *newname,
 		       unsigned int flags)
@@ -898,232 +601,33 @@ static void cdm_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 	struct cdm_inode *newparent = cdm_inode_of(req, newparent_ino);
-	bool cross = parent->dev != newparent->dev, exchanged = false;
-	struct stat st, victim;
-	int ret = 0, pfd = -1, npfd = -1;
+	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_RENAME);
-	if (is_root(fs, parent) || is_root(fs, newparent)) {
-		ret = -EPERM;
-		goto out;
-	}
-	pfd = cdm_inode_fd(&fs->table, parent);
-	if (pfd < 0) {
-		ret = pfd;
-		goto out;
-	}
-	npfd = cdm_inode_fd(&fs->table, newparent);
-	if (npfd < 0) {
-		ret = npfd;
-		goto out;
-	}
-	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-		ret = -errno;
-		goto out;
-	}
-	/*
-	 * Across devices only single-link regular files (and inodes without
-	 * memory) move in place, and not into or out of a helper-module
-	 * region; mv(1) copies anything else on EXDEV.
-	 */
-	if (cross && (S_ISDIR(st.st_mode) || flags & RENAME_EXCHANGE ||
-		      (S_ISREG(st.st_mode) && st.st_nlink > 1) ||
-		      /* a region's files live in the module's own filesystem */
-		      cdm_device_own_fs(&fs->devices.dev[parent->dev]) ||
-		      cdm_device_own_fs(&fs->devices.dev[newparent->dev]))) {
-		ret = -EXDEV;
-		goto out;
-	}
-	if (cross && S_ISREG(st.st_mode)) {
-		/* what newparent's new files follow */
-		ret = cdm_check_space(fs, newparent,
-				      (uint64_t)st.st_blocks * 512);
-		if (ret)
-			goto out;
-		/*
-		 * A file this replaces is swapped out of the way, not
-		 * dropped, until the move is sure: a failed move puts both
-		 * names back.
-		 */
-		if (!(flags & RENAME_NOREPLACE) &&
-		    !fstatat(npfd, newname, &victim,
-			     AT_SYMLINK_NOFOLLOW)) {
-			if (S_ISDIR(victim.st_mode)) {
-				ret = -EISDIR;
-				goto out;
-			}
-			exchanged = true;
-		}
-	}
-	if (renameat2(pfd, name, npfd, newname,
-		      exchanged ? RENAME_EXCHANGE : flags)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!cross)
-		goto out;
-	cdm_capacity_changed(fs, parent->dev);
-	cdm_capacity_changed(fs, newparent->dev);
-	ret = move_to_device(fs, &st, newparent->dev);
-	if (ret) {
-		cdm_log(LOG_WARNING, "%s/%s: cannot move its pages: %s; the name goes back to %s",
-			fs->devices.dev[newparent->dev].name, newname,
-			strerror(-ret), fs->devices.dev[parent->dev].name);
-		if (renameat2(npfd, newname, pfd, name,
-			      exchanged ? RENAME_EXCHANGE : RENAME_NOREPLACE))
-			cdm_log(LOG_ERR, "%s/%s: cannot rename it back: %s",
-				fs->devices.dev[newparent->dev].name, newname,
-				strerror(errno));
-	} else if (exchanged && unlinkat(pfd, name, 0)) {
-		cdm_log(LOG_ERR, "%s/%s: cannot remove the file it replaced: %s",
-			fs->devices.dev[parent->dev].name, name,
-			strerror(errno));
-	}
-out:
-	cdm_inode_fd_put(newparent, npfd);
-	cdm_inode_fd_put(parent, pfd);
+	ret = cdm_ns_may_rename(fs, parent, newparent);
+	if (!ret)
+		ret = cdm_rename_entry(fs, parent, name, newparent, newname,
+				       flags);
 	fuse_reply_err(req, -ret);
-}
-
-/*
- * Open the backing file for I/O.  Passthrough shares one backing file per
- * inode across all opens, so it is always opened read-write; the kernel
- * checked the caller's access on the cdmfs file already.  O_APPEND stays
- * off: the kernel computes append offsets (and pwrite would ignore them).
- */
-static int open_backing(struct cdm_fs *fs, struct cdm_inode *inode, int flags)
-{
-	char path[CDM_PROCFD_MAX];
-	int fd, pfd = cdm_inode_fd(&fs->table, inode);
-
-	if (pfd < 0)
-		return pfd;
-	cdm_procfd(path, pfd);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES)
-		fd = open(path, (flags & O_ACCMODE) | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	cdm_inode_fd_put(inode, pfd);
-	return fd;
-}
-
-/*
- * Attach the backing file to the kernel's open file, or fall back.
- * Returns true when this open lets the file be mapped shared writable
- * through passthrough for the first time: attributes the kernel cached
- * are to be dropped then (see attr_timeout()).
- */
-static bool setup_datapath(fuse_req_t req, struct cdm_inode *inode,
-			   struct fuse_file_info *fi, int fd)
-{
-	struct cdm_fs *fs = cdm_fs_of(req);
-	bool mappable = false;
-
-	fi->fh = fd;
-	fi->keep_cache = 0;
-	pthread_mutex_lock(&inode->lock);
-	if (atomic_load(&fs->passthrough)) {
-		if (!inode->backing_id) {
-			int id = fuse_passthrough_open(req, fd);
-
-			if (id > 0) {
-				inode->backing_id = id;
-			} else if (atomic_exchange(&fs->passthrough, false)) {
-				cdm_log(LOG_WARNING,
-					"%s: kernel refused FUSE passthrough (%s; needs CAP_SYS_ADMIN): I/O is served by the daemon from now on",
-					fs->opt.mountpoint, strerror(errno));
-			}
-		}
-	}
-	if (inode->backing_id) {
-		fi->backing_id = inode->backing_id;
-		/*
-		 * No FLUSH at close, a synchronous round trip for nothing:
-		 * the data is in the backing file (mmap too maps it, the FUSE
-		 * page cache stays empty), cdm_flush has nothing to do, and
-		 * POSIX locks are the kernel's (no FUSE_CAP_POSIX_LOCKS).
-		 * Through the daemon, FLUSH is kept: the kernel writes pages
-		 * dirtied through mmap back before it, so the store has them.
-		 */
-		fi->noflush = 1;
-		inode->datapath = CDM_DATAPATH_PASSTHROUGH;
-		cdm_stat_inc(fs, CDM_STAT_PASSTHROUGH_OPENS);
-	} else {
-		inode->datapath = CDM_DATAPATH_DAEMON;
-		cdm_stat_inc(fs, CDM_STAT_PASSTHROUGH_FALLBACKS);
-	}
-	inode->nopen++;
-	if ((fi->flags & O_ACCMODE) == O_RDWR && inode->backing_id &&
-	    !inode->mapped_rw)
-		mappable = inode->mapped_rw = true;
-	pthread_mutex_unlock(&inode->lock);
-	return mappable;
-}
-
-/*
- * Undo setup_datapath() and close the backing fd, without a reply: for
- * cdm_release, and for an open whose reply the kernel did not take (then
- * @req is already freed and NULL here).
- */
-static void release_file(fuse_req_t req, struct cdm_fs *fs,
-			 struct cdm_inode *inode, struct fuse_file_info *fi)
-{
-	pthread_mutex_lock(&inode->lock);
-	if (--inode->nopen == 0 && inode->backing_id) {
-		if (req)
-			fuse_passthrough_close(req, inode->backing_id);
-		else
-			close_backing(fs, inode->backing_id);
-		inode->backing_id = 0;
-	}
-	pthread_mutex_unlock(&inode->lock);
-	close(fi->fh);
-}
-
-/*
- * O_TRUNC of an existing file arrives inside OPEN/CREATE (libfuse turns on
- * atomic O_TRUNC, so the kernel sends no SETATTR): truncate @fd here, and
- * clear set-uid/set-gid as the kernel's FUSE_OPEN_KILL_SUIDGID would ask
- * (it comes for callers without CAP_FSETID; libfuse 3.17 does not pass it
- * on).  Returns 1 if the mode changed: the kernel's cached one is stale
- * then (an open reply carries no attributes).
- */
-static int open_truncate(fuse_req_t req, int fd)
-{
-	struct cdm_inode file = { .fd = fd };
-
-	if (ftruncate(fd, 0))
-		return -errno;
-	return cdm_kill_priv(req, &file, false, 0);
 }
 
 static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	int fd, ret = 0;
+	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_OPEN);
-	fd = open_backing(fs, inode, fi->flags);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
+	ret = cdm_open_file(req, inode, fi);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
-	if (fi->flags & O_TRUNC) {
-		ret = open_truncate(req, fd);
-		if (ret < 0) {
-			close(fd);
-			fuse_reply_err(req, -ret);
-			return;
-		}
-	}
-	/* the mode changed (ret > 0), or stat must see mapped writes now */
-	if ((setup_datapath(req, inode, fi, fd) || ret > 0) && fs->se)
+	if (ret > 0 && fs->se)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	/* on failure the kernel has no open file (and req is freed): undo */
 	if (fuse_reply_open(req, fi) < 0)
-		release_file(NULL, fs, inode, fi);
+		cdm_release_file(NULL, fs, inode, fi);
 }
 
 /*
@@ -1137,10 +641,10 @@ static void reply_create(fuse_req_t req, struct cdm_inode *inode,
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
 
-	setup_datapath(req, inode, fi, fd);
+	cdm_setup_datapath(req, inode, fi, fd);
 	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
 	if (fuse_reply_create(req, e, fi) < 0) {
-		release_file(NULL, fs, inode, fi);
+		cdm_release_file(NULL, fs, inode, fi);
 		forget_one(fs, e->ino, 1);
 	}
 }
@@ -1155,7 +659,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 	int fd, ret, pfd;
 
 	cdm_stat_inc(fs, CDM_STAT_CREATE);
-	ret = check_parent(fs, parent);
+	ret = cdm_ns_may_create(fs, parent);
 	if (ret)
 		goto out_err;
 	pfd = cdm_inode_fd(&fs->table, parent);
@@ -1163,7 +667,7 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		ret = pfd;
 		goto out_err;
 	}
-	use_caller_umask(req, &mode);
+	cdm_use_caller_umask(req, &mode);
 	fd = openat(pfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
 		    mode & 07777);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
@@ -1180,12 +684,12 @@ static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 		if (!ret)
 			ret = place_new(fs, parent, name, fd, true);
 		if (!ret)
-			ret = give_to_caller(req, pfd, fd, false);
+			ret = cdm_give_to_caller(req, pfd, fd, false);
 		if (ret)
 			goto err_unlink;
 	} else if (fi->flags & O_TRUNC) {
 		/* before the lookup: the reply carries the attributes after */
-		ret = open_truncate(req, fd);
+		ret = cdm_open_truncate(req, fd);
 		if (ret < 0)
 			goto err_unlink;
 	}
@@ -1221,7 +725,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 
 	/* counted as a create: no stat of its own */
 	cdm_stat_inc(fs, CDM_STAT_CREATE);
-	ret = check_parent(fs, parent);
+	ret = cdm_ns_may_create(fs, parent);
 	if (ret)
 		goto out_err;
 	dirfd = cdm_inode_fd(&fs->table, parent);
@@ -1229,7 +733,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 		ret = dirfd;
 		goto out_err;
 	}
-	use_caller_umask(req, &mode);
+	cdm_use_caller_umask(req, &mode);
 	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
 	if (fd < 0) {
 		ret = -errno;
@@ -1238,7 +742,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 	}
 	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
 	if (!ret)
-		ret = give_to_caller(req, dirfd, fd, false);
+		ret = cdm_give_to_caller(req, dirfd, fd, false);
 	cdm_inode_fd_put(parent, dirfd);
 	if (ret)
 		goto err_close;
@@ -1276,7 +780,7 @@ static void cdm_release(fuse_req_t req, fuse_ino_t ino,
 	struct cdm_fs *fs = cdm_fs_of(req);
 
 	cdm_stat_inc(fs, CDM_STAT_RELEASE);
-	release_file(req, fs, cdm_inode_of(req, ino), fi);
+	cdm_release_file(req, fs, cdm_inode_of(req, ino), fi);
 	fuse_reply_err(req, 0);
 }
 
@@ -1331,28 +835,11 @@ static void cdm_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			  struct fuse_file_info *fi)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	struct cdm_reservation r = { .ndev = 0 };
-	uint64_t need = 0;
-	int ret = 0;
 
 	cdm_stat_inc(fs, CDM_STAT_FALLOCATE);
-	/*
-	 * Allocating modes only (punching frees); and only what the range
-	 * lacks: allocating an allocated range again takes nothing.
-	 */
-	if (!(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
-		ret = cdm_capacity_unallocated((int)fi->fh, offset,
-					       offset + length, &need);
-		if (!ret)
-			ret = cdm_capacity_reserve_inode(fs, inode, need, &r);
-	}
-	if (!ret && fallocate(fi->fh, mode, offset, length))
-		ret = errno == ENOMEM ? -ENOSPC : -errno;
-	cdm_capacity_release(fs, &r);
-	if (!ret && mode & FALLOC_FL_PUNCH_HOLE)
-		cdm_capacity_changed(fs, inode->dev);
-	fuse_reply_err(req, -ret);
+	fuse_reply_err(req, -cdm_capacity_fallocate(fs, cdm_inode_of(req, ino),
+						    (int)fi->fh, mode, offset,
+						    length));
 }
 
 static void cdm_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -1432,7 +919,7 @@ static void cdm_opendir(fuse_req_t req, fuse_ino_t ino,
 		close(fd);
 		goto err_free;
 	}
-	d->root = is_root(fs, inode);
+	d->root = cdm_ns_is_root(fs, inode);
 	fi->fh = (uintptr_t)d;
 	fuse_reply_open(req, fi);
 	return;
@@ -1440,12 +927,6 @@ err_free:
 	free(d);
 out_err:
 	fuse_reply_err(req, ret);
-}
-
-static bool hidden(struct cdm_fs *fs, struct cdm_dir *d, const char *name)
-{
-	return d->root && strcmp(name, ".") && strcmp(name, "..") &&
-	       device_index(fs, name) < 0;
 }
 
 static void cdm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -1481,7 +962,7 @@ static void cdm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 				break;
 			}
 		}
-		if (!hidden(fs, d, d->entry->d_name)) {
+		if (!cdm_ns_hidden(fs, d->root, d->entry->d_name)) {
 			st.st_ino = d->entry->d_ino;
 			st.st_mode = (mode_t)d->entry->d_type << 12;
 			n = fuse_add_direntry(req, p, rem, d->entry->d_name,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Shared by the FUSE handlers (ops.c, xattr.c). */
+/* Shared by the FUSE handlers (ops.c, xattr.c) and their layers. */
 #ifndef CDMFS_FS_OPS_H
 #define CDMFS_FS_OPS_H
 
@@ -7,7 +7,6 @@
 #include <fuse_lowlevel.h>
 
 #include "cdmfs.h"
-#include "perm.h"
 
 static inline struct cdm_fs *cdm_fs_of(fuse_req_t req)
 {
@@ -25,23 +24,11 @@ static inline struct cdm_inode *cdm_inode_of(fuse_req_t req, fuse_ino_t ino)
 /** Whether @req came over FUSE-over-io_uring, not /dev/fuse (main.c). */
 bool cdm_req_is_uring(fuse_req_t req);
 
-/** The credentials of the thread that made @req (see ops.c). */
-void cdm_caller_of(fuse_req_t req, struct cdm_caller *c);
-/**
- * Clear set-uid/set-gid of @inode as the kernel would after a write or
- * truncate by the caller of @req (nothing if it has CAP_FSETID), or after
- * a chown by it (@chown; @gid is the group before the chown).  1 if the
- * mode changed, 0 if not, or -errno.
- */
-int cdm_kill_priv(fuse_req_t req, struct cdm_inode *inode, bool chown,
-		  gid_t gid);
 /**
  * Drop the attributes the kernel caches for @inode, which the daemon
  * changed outside a request for it.  Any thread; never blocks on @inode.
  */
 void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode);
-/** After an access ACL was set on @inode by the caller of @req. */
-int cdm_acl_kill_sgid(fuse_req_t req, struct cdm_inode *inode);
 
 void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags);

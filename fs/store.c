@@ -27,6 +27,7 @@
 
 #include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "store.h"
 
 #define STORE_RUNDIR "/run/cdmfs"
 
@@ -38,7 +39,7 @@
  * name too long for one directory entry is an error, never truncated (a
  * cut name is no longer injective).  @path is canonical (realpath).
  */
-static int escape_path(const char *path, char *out, size_t len)
+int cdm_store_escape_path(const char *path, char *out, size_t len)
 {
 	size_t j = 0;
 
@@ -296,7 +297,7 @@ static int store_prepare(struct cdm_fs *fs)
 	}
 	if (!realpath(fs->opt.mountpoint, mnt))
 		return -errno;
-	ret = escape_path(mnt, name, sizeof(name));
+	ret = cdm_store_escape_path(mnt, name, sizeof(name));
 	if (geteuid() != 0) {
 		snprintf(prefix, sizeof(prefix), "cdmfs-%u-",
 			 (unsigned int)geteuid());

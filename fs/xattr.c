@@ -11,9 +11,11 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "caller.h"
 #include "cdmfs.h"
 #include "cdmfs/xattr.h"
 #include "ops.h"
+#include "xattr-list.h"
 
 static bool is_regular(struct cdm_fs *fs, struct cdm_inode *inode)
 {
@@ -203,7 +205,7 @@ void cdm_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
  * (and filters them for tmpfs, not for FUSE), and we listed as root.
  * Returns the new length.
  */
-static size_t hide_own_names(char *buf, size_t n, bool trusted)
+size_t cdm_xattr_hide_own(char *buf, size_t n, bool trusted)
 {
 	size_t in = 0, out = 0;
 
@@ -262,7 +264,7 @@ void cdm_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		/* the caller's capabilities cost a read of /proc: only if needed */
 		if (memmem(buf, (size_t)n, "trusted.", 8))
 			cdm_caller_of(req, &c);
-		n = (ssize_t)hide_own_names(buf, (size_t)n, c.sys_admin);
+		n = (ssize_t)cdm_xattr_hide_own(buf, (size_t)n, c.sys_admin);
 		reply_value(req, buf, (size_t)n, size);
 	}
 	free(buf);
