@@ -21,7 +21,7 @@ static inline struct cdm_inode *cdm_inode_of(fuse_req_t req, fuse_ino_t ino)
 	return (struct cdm_inode *)(uintptr_t)ino;
 }
 
-/** Whether @req came over FUSE-over-io_uring, not /dev/fuse (main.c). */
+/** Whether @req came over FUSE-over-io_uring, not /dev/fuse. */
 bool cdm_req_is_uring(fuse_req_t req);
 
 /**

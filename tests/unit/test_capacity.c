@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "capacity.h"
 #include "cdmfs.h"
 
 #define MIB (1024 * 1024ULL)
