@@ -12,10 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 #include "caller.h"
-#include "cdmfs.h"
-#include "ops.h"
+#include "inode.h"
+#include "perm.h"
+#include "req.h"
+
 
 /*
  * True if thread @pid is in our user namespace.  The kernel's checks

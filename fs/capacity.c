@@ -19,9 +19,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
 #include "capacity.h"
-#include "cdmfs.h"
+#include "fs.h"
+#include "policystore.h"
+#include "store.h"
+
 
 int cdm_capacity_open(struct cdm_fs *fs)
 {
@@ -362,4 +364,34 @@ int cdm_capacity_fallocate(struct cdm_fs *fs, struct cdm_inode *inode, int fd,
 	if (!ret && mode & FALLOC_FL_PUNCH_HOLE)
 		cdm_capacity_changed(fs, inode->dev);
 	return ret;
+}
+
+int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
+		     uint64_t *used, uint64_t *avail)
+{
+	struct cdm_device *dev = &fs->devices.dev[devidx];
+	uint64_t store;
+	int ret;
+
+	if (dev->ops->usage) {
+		ret = dev->ops->usage(fs->opt.sysroot, dev, size, avail);
+		if (ret)
+			return ret;
+		*used = *avail < *size ? *size - *avail : 0;
+	} else {
+		/* a simulated device holds only what we stored in it */
+		ret = cdm_store_used(fs, devidx, used);
+		if (ret)
+			return ret;
+		*used += cdm_inode_unlinked_bytes(&fs->table, devidx);
+		*size = dev->size;
+		*avail = *used < dev->size ? dev->size - *used : 0;
+	}
+	/* a region has a filesystem of its own; the others share the store */
+	if (!cdm_device_own_fs(dev)) {
+		store = cdm_store_free(fs);
+		if (*avail > store)
+			*avail = store;
+	}
+	return 0;
 }

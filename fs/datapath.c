@@ -11,11 +11,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "caller.h"
-#include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "caller.h"
 #include "datapath.h"
-#include "ops.h"
+#include "fs.h"
+#include "req.h"
 
 /*
  * The kernel's FUSE_DEV_IOC_BACKING_CLOSE (uapi linux/fuse.h, >= 6.9):

@@ -21,8 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "fs.h"
+#include "health.h"
 
 #define HEALTH_PERIOD_MS 1000
 

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "inode.h"
 
 /*
  * Fds kept out of the inode budget: opendir, statfs's tree walk (nftw keeps

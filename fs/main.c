@@ -15,8 +15,15 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ops.h"
 #include "cdmfs/log.h"
+#include "capacity.h"
+#include "fs.h"
+#include "health.h"
+#include "migrator.h"
+#include "ops.h"
+#include "options.h"
+#include "policystore.h"
+#include "store.h"
 
 static void usage(FILE *f)
 {

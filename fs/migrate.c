@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
 #include <string.h>
-
 #include "migrate.h"
+
 
 /* The file's end now, never beyond @end; @end when it cannot be told. */
 static off_t current_end(const struct cdm_migrate_ops *ops, void *ctx,

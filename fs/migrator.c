@@ -35,11 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
+#include "fs.h"
 #include "migrate.h"
-#include "ops.h"
+#include "migrator.h"
+#include "policystore.h"
+#include "req.h"
 
 struct cdm_migration {
 	struct cdm_migration *next;	/* protected by fs->migrator.lock */

@@ -6,8 +6,9 @@
  */
 #include <errno.h>
 #include <string.h>
-
+#include "fs.h"
 #include "namespace.h"
+
 
 int cdm_ns_device_index(const struct cdm_fs *fs, const char *name)
 {

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "cdmfs.h"
+#include "fs.h"
 
 /** Whether @inode is the mount root. */
 static inline bool cdm_ns_is_root(const struct cdm_fs *fs,

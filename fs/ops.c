@@ -22,19 +22,17 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "cdmfs/log.h"
 #include "caller.h"
 #include "capacity.h"
-#include "cdmfs.h"
-#include "cdmfs/log.h"
 #include "datapath.h"
+#include "fs.h"
 #include "namespace.h"
 #include "ops.h"
+#include "placement.h"
 #include "rename.h"
-
-static fuse_ino_t ino_of(struct cdm_fs *fs, struct cdm_inode *inode)
-{
-	return inode == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
-}
+#include "req.h"
+#include "xattr.h"
 
 /*
  * How long the kernel may cache @inode's attributes.  The daemon is the
@@ -64,28 +62,6 @@ static double attr_timeout(struct cdm_fs *fs, struct cdm_inode *inode,
 	mapped = inode->mapped_rw;
 	pthread_mutex_unlock(&inode->lock);
 	return mapped ? 0 : fs->opt.attr_timeout;
-}
-
-/*
- * Drop the attributes the kernel caches for @inode: the daemon changed
- * them on its own, outside any request for it.  Attributes only (offset
- * -1): the kernel takes no page or inode lock for that, so this is safe
- * from any thread, even while a request on @inode waits for us.
- */
-void cdm_inval_attr(struct cdm_fs *fs, struct cdm_inode *inode)
-{
-	int ret;
-
-	if (!fs->se)
-		return;
-	ret = fuse_lowlevel_notify_inval_inode(fs->se, ino_of(fs, inode), -1, 0);
-	/*
-	 * ENOENT: the kernel has forgotten it; ENODEV, ENOTCONN: the mount
-	 * is gone (a migration stopped at exit).  Nothing is cached then.
-	 */
-	if (ret && ret != -ENOENT && ret != -ENODEV && ret != -ENOTCONN)
-		cdm_log(LOG_WARNING, "inode %llu: cannot drop the kernel's cached attributes: %s",
-			(unsigned long long)inode->src_ino, strerror(-ret));
 }
 
 /*
@@ -143,7 +119,7 @@ static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 				   fd, devidx, 1, e->attr.st_mode);
 	if (!inode)
 		return lookup_fd_error(fs, devidx, name, errno);
-	e->ino = ino_of(fs, inode);
+	e->ino = cdm_ino_of(fs, inode);
 	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
 	return 0;
 }
@@ -765,7 +741,7 @@ static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
 		ret = -errno;
 		goto err_close;
 	}
-	e.ino = ino_of(fs, inode);
+	e.ino = cdm_ino_of(fs, inode);
 	reply_create(req, inode, &e, fi, fd);
 	return;
 err_close:
@@ -1083,12 +1059,3 @@ const struct fuse_lowlevel_ops cdm_oper = {
 	.listxattr = cdm_listxattr,
 	.removexattr = cdm_removexattr,
 };
-
-bool cdm_req_is_uring(fuse_req_t req)
-{
-#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 18)
-	return fuse_req_is_uring(req);
-#else
-	return false;
-#endif
-}

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "options.h"
 
 #define THP_SHMEM "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
 #include "perm.h"
+
 
 /* linux/capability.h; not included for two constants */
 #define CDM_CAP_FSETID 4

@@ -21,9 +21,13 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
 #include "cdmfs/xattr.h"
+#include "capacity.h"
+#include "fs.h"
+#include "migrator.h"
+#include "placement.h"
+#include "policystore.h"
 
 /*
  * Bind the future pages of backing object @fd of device @dev to @p, the

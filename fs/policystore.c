@@ -16,8 +16,9 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#include "cdmfs.h"
 #include "cdmfs/xattr.h"
+#include "fs.h"
+#include "policystore.h"
 
 /* The inode's own policy: 1 and @p, 0 if none, or -errno. */
 static int own_policy(struct cdm_fs *fs, int fd, struct cdm_policy *p)

@@ -11,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "capacity.h"
+#include "fs.h"
+#include "placement.h"
 #include "rename.h"
 
 /*

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "capacity.h"
+#include "fs.h"
+#include "stats.h"
 
-#include "cdmfs.h"
 
 static const char *const stat_names[CDM_STAT_NR] = {
 	[CDM_STAT_LOOKUP] = "lookup", [CDM_STAT_FORGET] = "forget",
@@ -55,35 +57,6 @@ char *cdm_stats_format(struct cdm_fs *fs, bool over_uring)
 	return buf;
 }
 
-int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
-		     uint64_t *used, uint64_t *avail)
-{
-	struct cdm_device *dev = &fs->devices.dev[devidx];
-	uint64_t store;
-	int ret;
-
-	if (dev->ops->usage) {
-		ret = dev->ops->usage(fs->opt.sysroot, dev, size, avail);
-		if (ret)
-			return ret;
-		*used = *avail < *size ? *size - *avail : 0;
-	} else {
-		/* a simulated device holds only what we stored in it */
-		ret = cdm_store_used(fs, devidx, used);
-		if (ret)
-			return ret;
-		*used += cdm_inode_unlinked_bytes(&fs->table, devidx);
-		*size = dev->size;
-		*avail = *used < dev->size ? dev->size - *used : 0;
-	}
-	/* a region has a filesystem of its own; the others share the store */
-	if (!cdm_device_own_fs(dev)) {
-		store = cdm_store_free(fs);
-		if (*avail > store)
-			*avail = store;
-	}
-	return 0;
-}
 
 static void print_nodes(FILE *f, const struct cdm_nodemask *m)
 {

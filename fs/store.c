@@ -25,8 +25,9 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "cdmfs.h"
 #include "cdmfs/log.h"
+#include "fs.h"
+#include "options.h"
 #include "store.h"
 
 #define STORE_RUNDIR "/run/cdmfs"

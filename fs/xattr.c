@@ -11,11 +11,15 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#include "caller.h"
-#include "cdmfs.h"
 #include "cdmfs/xattr.h"
-#include "ops.h"
-#include "xattr-list.h"
+#include "caller.h"
+#include "fs.h"
+#include "migrator.h"
+#include "perm.h"
+#include "placement.h"
+#include "req.h"
+#include "stats.h"
+#include "xattr.h"
 
 static bool is_regular(struct cdm_fs *fs, struct cdm_inode *inode)
 {

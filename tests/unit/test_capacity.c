@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cdmfs.h"
+#include "capacity.h"
+#include "fs.h"
 
 #define MIB (1024 * 1024ULL)
 

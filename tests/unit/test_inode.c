@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../fs/cdmfs.h"
+#include "../../fs/inode.h"
 
 static int fd(void)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../fs/cdmfs.h"
+#include "../../fs/options.h"
 
 #define ARGV(...) ((char *[]){ "cdmfs", __VA_ARGS__, NULL })
 

@@ -23,7 +23,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cdmfs.h"
+#include "capacity.h"
+#include "fs.h"
+#include "migrator.h"
+#include "placement.h"
+#include "policystore.h"
 #include "cdmfs/xattr.h"
 
 #define FAKE_REFUSED 2		/* the device the fake refuses to place on */

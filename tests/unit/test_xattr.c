@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "cdmfs/xattr.h"
-#include "xattr-list.h"
+#include "xattr.h"
 
 /* as listxattr(2) returns them, on a file the daemon migrated */
 static const char names[] =
