@@ -165,12 +165,49 @@ static void populate(void **pages, size_t n)
 	}
 }
 
+/*
+ * Ask again for pages move_pages found no page table entry for: while
+ * khugepaged collapses 512 small pages of a shmem file into a huge one
+ * (2 MiB pages are the store's default), their entries are gone for a
+ * moment and the new huge page is not mapped yet.  The page cache still
+ * has the data; fault it in again and ask, for up to a second.
+ */
+static int recheck(void **pages, size_t n, int *status)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		size_t m = 0;
+
+		for (size_t j = 0; j < n; j++)
+			if (status[j] == -ENOENT || status[j] == -EFAULT)
+				m++;
+		if (!m)
+			return 0;
+		usleep(20000);
+		for (size_t j = 0; j < n; j++) {
+			int st;
+
+			if (status[j] != -ENOENT && status[j] != -EFAULT)
+				continue;
+			populate(&pages[j], 1);
+			if (syscall(SYS_move_pages, 0, 1UL, &pages[j], NULL, &st, 0) < 0)
+				return -errno;
+			status[j] = st;
+		}
+	}
+	return 0;
+}
+
 static int count_batch(void **pages, size_t n, int *status,
 		       unsigned long *counts, unsigned long *unmapped)
 {
+	int ret;
+
 	populate(pages, n);
 	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) < 0)
 		return -errno;
+	ret = recheck(pages, n, status);
+	if (ret)
+		return ret;
 	for (size_t j = 0; j < n; j++) {
 		if (status[j] >= 0 && status[j] < MAX_NODES)
 			counts[status[j]]++;
