@@ -1006,7 +1006,7 @@ static int ls_one(const char *arg, bool recursive)
 	struct stat st;
 	struct row *rows;
 	bool *col;
-	int ret = 0;
+	int ret = 0, pw = 32;
 
 	if (lstat(arg, &st) || !realpath(arg, abs)) {
 		fprintf(stderr, "%s: %s: %s\n", prog, arg, strerror(errno));
@@ -1058,8 +1058,16 @@ static int ls_one(const char *arg, bool recursive)
 		for (size_t j = 0; j < m.ndev; j++)
 			col[j] |= rows[i].bytes[j] != 0;
 	}
+	/* the PATH column as wide as the longest path, so columns line up */
+	for (size_t i = 0; i < l.n; i++)
+		if (rows[i].path && !rows[i].error) {
+			size_t n = strlen(rows[i].path);
+
+			if (n > (size_t)pw)
+				pw = n > 200 ? 200 : (int)n;
+		}
 	if (!json) {
-		printf("%-32s %9s %-24s %-8s", "PATH", "SIZE", "POLICY", "FROM");
+		printf("%-*s %9s %-24s %-8s", pw, "PATH", "SIZE", "POLICY", "FROM");
 		for (size_t j = 0; j < m.ndev; j++)
 			if (col[j])
 				printf(" %9s", m.dev[j].name);
@@ -1097,7 +1105,7 @@ static int ls_one(const char *arg, bool recursive)
 			}
 			jclose('}');
 		} else {
-			printf("%-32s %9s %-24s %-8s", r->path,
+			printf("%-*s %9s %-24s %-8s", pw, r->path,
 			       r->dir ? "-" : human(r->size, a, sizeof(a)),
 			       r->policy, r->from);
 			for (size_t j = 0; j < m.ndev; j++)

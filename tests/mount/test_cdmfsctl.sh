@@ -123,7 +123,12 @@ rm "$MNT/gpu0/big"
 echo "--- ls"
 setfattr -n user.cdm.policy -v interleave:gpu0,cxl0 "$MNT/gpu0/d/b"
 ctl ls "$MNT/gpu0"
-ctl ls -R "$MNT/gpu0"
+ctl ls -R "$MNT/gpu0" | tee "$WORK/ls.out"
+# paths longer than the old fixed width (32) must not push the columns
+check "ls: the POLICY column lines up under its header on every row" awk '
+	NR == 1 { c = index($0, "POLICY"); next }
+	substr($0, c - 1, 1) != " " || substr($0, c, 1) == " " { bad = 1 }
+	END { exit bad || c == 0 }' "$WORK/ls.out"
 j=$(ctl --json ls "$MNT/gpu0")
 pycheck "ls: the directory's entries, not deeper" \
 	'sorted(os.path.basename(x["path"]) for x in j) == ["a", "d", "sparse"]' "$j"
