@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The FUSE low-level operations: the adapter between requests and the
- * layers that decide (namespace.c: the root's rules, datapath.c: opens and
+ * layers that decide (entry.c: lookups and attributes, create.c: new
+ * inodes, namespace.c: the root's rules, datapath.c: opens and
  * passthrough, rename.c: moves across devices, capacity.c: reservations).
  *
  * Every handler works on the backing store through O_PATH fds and replies
@@ -14,126 +15,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cdmfs/log.h"
-#include "caller.h"
 #include "capacity.h"
+#include "create.h"
 #include "datapath.h"
+#include "entry.h"
 #include "fs.h"
 #include "namespace.h"
 #include "ops.h"
-#include "placement.h"
 #include "rename.h"
 #include "req.h"
 #include "xattr.h"
 
-/*
- * How long the kernel may cache @inode's attributes.  The daemon is the
- * only writer of its store, so by default that is long (-o attr_timeout):
- * what the kernel does through FUSE it accounts for itself (write,
- * truncate, setattr, xattrs, link counts, a parent's times), and what the
- * daemon changes on its own it invalidates (cdm_inval_attr).  One writer
- * is not seen by either: a write through a passthrough mapping faults on
- * the backing file and updates its times there (backing_file_mmap made it
- * the mapping's file), and 6.18 has no passthrough getattr.  So a regular
- * file that was ever opened O_RDWR through passthrough (the only way to
- * map it shared writable) has its attributes never cached, and stat sees
- * such writes at once, as on tmpfs: each stat of it costs a GETATTR.  That
- * holds after the last close too, as long as the daemon knows the inode
- * (a mapping outlives its fd, and no request tells of the munmap); the
- * flag goes with the inode at FORGET.  write() needs none of this (the
- * kernel updates the FUSE inode), nor do read-only opens.
- */
-static double attr_timeout(struct cdm_fs *fs, struct cdm_inode *inode,
-			   const struct stat *st)
+static void reply_entry(fuse_req_t req, int ret, struct fuse_entry_param *e)
 {
-	bool mapped;
-
-	if (!S_ISREG(st->st_mode))
-		return fs->opt.attr_timeout;
-	pthread_mutex_lock(&inode->lock);
-	mapped = inode->mapped_rw;
-	pthread_mutex_unlock(&inode->lock);
-	return mapped ? 0 : fs->opt.attr_timeout;
-}
-
-/*
- * Out of fds: say so in the log (once per burst) and answer ENFILE, the
- * daemon's shortage, not EMFILE, which would blame the caller's own limit.
- */
-static int lookup_fd_error(struct cdm_fs *fs, uint16_t devidx,
-			   const char *name, int err)
-{
-	char what[NAME_MAX + 64];
-
-	if (err != EMFILE && err != ENFILE)
-		return -err;
-	snprintf(what, sizeof(what), "lookup of '%s' in %s", name,
-		 devidx == CDM_NO_DEVICE ? "/" : fs->devices.dev[devidx].name);
-	cdm_fd_exhausted(&fs->table, what, err);
-	return -ENFILE;
-}
-
-/*
- * Look @name up in @parent and fill @e, taking one lookup reference on the
- * inode for the kernel.  The root shows the device directories only.
- */
-static int do_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
-		     const char *name, struct fuse_entry_param *e)
-{
-	struct cdm_inode *inode;
-	uint16_t devidx = parent->dev;
-	int fd, pfd;
-
-	memset(e, 0, sizeof(*e));
-	e->attr_timeout = e->entry_timeout = fs->opt.attr_timeout;
-	if (cdm_ns_is_root(fs, parent)) {
-		int i = cdm_ns_device_index(fs, name);
-
-		if (i < 0)
-			return i;
-		devidx = (uint16_t)i;
-	}
-	pfd = cdm_inode_fd(&fs->table, parent);
-	if (pfd < 0)
-		return lookup_fd_error(fs, devidx, name, -pfd);
-	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	fd = fd < 0 ? -errno : fd;
-	cdm_inode_fd_put(parent, pfd);
-	if (fd < 0)
-		return lookup_fd_error(fs, devidx, name, -fd);
-	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	inode = cdm_inode_get_mode(&fs->table, e->attr.st_ino, e->attr.st_dev,
-				   fd, devidx, 1, e->attr.st_mode);
-	if (!inode)
-		return lookup_fd_error(fs, devidx, name, errno);
-	e->ino = cdm_ino_of(fs, inode);
-	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
-	return 0;
-}
-
-static void reply_entry(fuse_req_t req, struct cdm_inode *parent,
-			const char *name)
-{
-	struct fuse_entry_param e;
-	int ret = do_lookup(cdm_fs_of(req), parent, name, &e);
-
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_entry(req, &e);
+		fuse_reply_entry(req, e);
 }
 
 static void cdm_init(void *userdata, struct fuse_conn_info *conn)
@@ -190,7 +95,7 @@ static void cdm_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_LOOKUP);
-	ret = do_lookup(fs, cdm_inode_of(req, parent), name, &e);
+	ret = cdm_entry_lookup(fs, cdm_inode_of(req, parent), name, &e);
 	if (ret == -ENOENT) {
 		/* a negative entry the kernel may cache */
 		e.ino = 0;
@@ -230,103 +135,14 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct stat st;
-	int fd, ret = 0;
+	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_GETATTR);
-	fd = cdm_inode_fd(&fs->table, inode);
-	if (fd < 0)
-		ret = -fd;
-	else if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		ret = errno;
-	cdm_inode_fd_put(inode, fd);
+	ret = cdm_attr_get(fs, inode, &st);
 	if (ret)
-		fuse_reply_err(req, ret);
+		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(fs, inode, &st));
-}
-
-/* @fd: an O_PATH fd of @inode (cdm_inode_fd) */
-static int do_setattr(fuse_req_t req, struct cdm_fs *fs,
-		      struct cdm_inode *inode, int fd, struct stat *attr,
-		      int valid, struct fuse_file_info *fi)
-{
-	char path[CDM_PROCFD_MAX];
-	struct stat st, before;
-	int err;
-
-	cdm_procfd(path, fd);
-	if (fstatat(fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (valid & FUSE_SET_ATTR_MODE) {
-		if (chmod(path, attr->st_mode & 07777))
-			return -errno;
-	}
-	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
-		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
-
-		if (fchownat(fd, "", uid, gid,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-			return -errno;
-	}
-	if (valid & FUSE_SET_ATTR_SIZE) {
-		bool grow = !fstatat(fd, "", &st, AT_EMPTY_PATH) &&
-			    attr->st_size > st.st_size;
-		int ret = 0;
-
-		/*
-		 * Without -o reserve growth is a hole, as on tmpfs: it takes
-		 * no memory, so a size beyond the device's free memory is
-		 * no ENOSPC (LMDB sizes its file to the map size).  Pages
-		 * faulted in later are bounded by the kernel (store size=).
-		 */
-		if (grow && fs->opt.reserve)
-			ret = cdm_capacity_grow(fs, inode, fi ? (int)fi->fh : -1,
-						st.st_size, attr->st_size);
-		if (!ret && (fi ? ftruncate(fi->fh, attr->st_size)
-				: truncate(path, attr->st_size)))
-			ret = -errno;
-		if (ret)
-			return ret;
-		if (!grow)	/* it may have freed memory */
-			cdm_capacity_changed(fs, inode->dev);
-	}
-	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-		struct timespec tv[2] = {
-			{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
-		};
-
-		if (valid & FUSE_SET_ATTR_ATIME_NOW)
-			tv[0].tv_nsec = UTIME_NOW;
-		else if (valid & FUSE_SET_ATTR_ATIME)
-			tv[0] = attr->st_atim;
-		if (valid & FUSE_SET_ATTR_MTIME_NOW)
-			tv[1].tv_nsec = UTIME_NOW;
-		else if (valid & FUSE_SET_ATTR_MTIME)
-			tv[1] = attr->st_mtim;
-		if (utimensat(fd, "", tv, AT_EMPTY_PATH))
-			return -errno;
-	}
-	/*
-	 * KILLPRIV_V2 leaves clearing suid/sgid to us.  The kernel's one
-	 * FATTR_KILL_SUIDGID (libfuse's FUSE_SET_ATTR_KILL_SUID) means both
-	 * bits: on truncate by a caller without CAP_FSETID, on any chown.
-	 * A SETATTR that sets nothing is file_remove_privs() of a write by
-	 * such a caller (fuse_setattr drops the kill bits and sends the rest,
-	 * which is nothing), on either data path.
-	 */
-	if (valid & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID)) {
-		err = cdm_kill_priv(req, inode,
-				    valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID),
-				    before.st_gid);
-		if (err < 0)
-			return err;
-	} else if (!valid) {
-		err = cdm_kill_priv(req, inode, false, before.st_gid);
-		if (err < 0)
-			return err;
-	}
-	return 0;
+		fuse_reply_attr(req, &st, cdm_attr_timeout(fs, inode, &st));
 }
 
 static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -335,18 +151,14 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct cdm_fs *fs = cdm_fs_of(req);
 	struct cdm_inode *inode = cdm_inode_of(req, ino);
 	struct stat st;
-	int ret, fd;
+	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_SETATTR);
-	fd = cdm_inode_fd(&fs->table, inode);
-	ret = fd < 0 ? fd : do_setattr(req, fs, inode, fd, attr, valid, fi);
-	if (!ret && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		ret = -errno;
-	cdm_inode_fd_put(inode, fd);
+	ret = cdm_attr_set(req, inode, attr, valid, fi, &st);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(fs, inode, &st));
+		fuse_reply_attr(req, &st, cdm_attr_timeout(fs, inode, &st));
 }
 
 static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -376,156 +188,52 @@ static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 }
 
-/* Give a new inode its parent's policy and bind a new file's memory. */
-static int place_new(struct cdm_fs *fs, struct cdm_inode *parent,
-		     const char *name, int fd, bool regular)
-{
-	int ret = cdm_place_new(fs, parent, fd, regular);
-
-	if (ret)
-		cdm_log(LOG_ERR, "%s/%s: cannot place: %s",
-			fs->devices.dev[parent->dev].name, name, strerror(-ret));
-	return ret;
-}
-
-static void cdm_mknod(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+static void cdm_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, dev_t rdev)
 {
-	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
-	int ret, fd, pfd;
+	struct fuse_entry_param e;
+	int ret;
 
-	cdm_stat_inc(fs, CDM_STAT_MKNOD);
-	ret = cdm_ns_may_create(fs, parent);
-	if (ret)
-		goto out_err;
-	pfd = cdm_inode_fd(&fs->table, parent);
-	if (pfd < 0) {
-		ret = pfd;
-		goto out_err;
-	}
-	cdm_use_caller_umask(req, &mode);
-	if (S_ISREG(mode)) {
-		fd = openat(pfd, name,
-			    O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode & 07777);
-		if (fd < 0) {
-			ret = -errno;
-			goto err_put;
-		}
-		/* a full device takes no new file (capacity.c) */
-		ret = cdm_capacity_new_file(fs, parent);
-		if (!ret)
-			ret = place_new(fs, parent, name, fd, true);
-		if (!ret)
-			ret = cdm_give_to_caller(req, pfd, fd, false);
-		close(fd);
-	} else if (mknodat(pfd, name, mode, rdev)) {
-		ret = -errno;
-		goto err_put;
-	} else {
-		ret = cdm_give_name_to_caller(req, pfd, name);
-	}
-	if (ret) {
-		unlinkat(pfd, name, 0);
-		goto err_put;
-	}
-	cdm_inode_fd_put(parent, pfd);
-	reply_entry(req, parent, name);
-	return;
-err_put:
-	cdm_inode_fd_put(parent, pfd);
-out_err:
-	fuse_reply_err(req, -ret);
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_MKNOD);
+	ret = cdm_create_node(req, cdm_inode_of(req, parent), name, mode, rdev,
+			      &e);
+	reply_entry(req, ret, &e);
 }
 
-static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+static void cdm_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode)
 {
-	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
-	int ret, pfd = -1;
+	struct fuse_entry_param e;
+	int ret;
 
-	cdm_stat_inc(fs, CDM_STAT_MKDIR);
-	ret = cdm_ns_may_create(fs, parent);
-	if (!ret) {
-		cdm_use_caller_umask(req, &mode);
-		pfd = cdm_inode_fd(&fs->table, parent);
-		if (pfd < 0)
-			ret = pfd;
-	}
-	if (!ret && mkdirat(pfd, name, mode))
-		ret = -errno;
-	if (!ret) {
-		int fd = openat(pfd, name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		ret = fd < 0 ? -errno : place_new(fs, parent, name, fd, false);
-		if (!ret)
-			ret = cdm_give_to_caller(req, pfd, fd, false);
-		if (fd >= 0)
-			close(fd);
-		if (ret)
-			unlinkat(pfd, name, AT_REMOVEDIR);
-	}
-	cdm_inode_fd_put(parent, pfd);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, parent, name);
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_MKDIR);
+	ret = cdm_create_dir(req, cdm_inode_of(req, parent), name, mode, &e);
+	reply_entry(req, ret, &e);
 }
 
-static void cdm_symlink(fuse_req_t req, const char *link,
-			fuse_ino_t parent_ino, const char *name)
+static void cdm_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			const char *name)
 {
-	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
-	int ret, pfd = -1;
+	struct fuse_entry_param e;
+	int ret;
 
-	cdm_stat_inc(fs, CDM_STAT_SYMLINK);
-	ret = cdm_ns_may_create(fs, parent);
-	if (!ret) {
-		pfd = cdm_inode_fd(&fs->table, parent);
-		if (pfd < 0)
-			ret = pfd;
-	}
-	if (!ret && symlinkat(link, pfd, name))
-		ret = -errno;
-	if (!ret) {
-		ret = cdm_give_name_to_caller(req, pfd, name);
-		if (ret)
-			unlinkat(pfd, name, 0);
-	}
-	cdm_inode_fd_put(parent, pfd);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, parent, name);
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_SYMLINK);
+	ret = cdm_create_symlink(req, link, cdm_inode_of(req, parent), name,
+				 &e);
+	reply_entry(req, ret, &e);
 }
 
-static void cdm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino,
+static void cdm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		     const char *newname)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *inode = cdm_inode_of(req, ino);
-	struct cdm_inode *newparent = cdm_inode_of(req, newparent_ino);
-	char path[CDM_PROCFD_MAX];
-	int ret, fd = -1, pfd = -1;
+	struct fuse_entry_param e;
+	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_LINK);
-	ret = cdm_ns_may_link(fs, inode, newparent);
-	if (!ret && (fd = cdm_inode_fd(&fs->table, inode)) < 0)
-		ret = fd;
-	if (!ret && (pfd = cdm_inode_fd(&fs->table, newparent)) < 0)
-		ret = pfd;
-	cdm_procfd(path, fd);
-	if (!ret && linkat(AT_FDCWD, path, pfd, newname, AT_SYMLINK_FOLLOW))
-		ret = -errno;
-	cdm_inode_fd_put(newparent, pfd);
-	cdm_inode_fd_put(inode, fd);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, newparent, newname);
+	ret = cdm_create_link(fs, cdm_inode_of(req, ino),
+			      cdm_inode_of(req, newparent), newname, &e);
+	reply_entry(req, ret, &e);
 }
 
 static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
@@ -607,147 +315,52 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /*
- * Open backing @fd for @inode (entry @e, one lookup taken) and reply to a
- * create or tmpfile.  On a failed reply the kernel has no open file and
- * req is freed: undo the open and the lookup.
+ * Attach backing @fd of new @inode (entry @e, one lookup taken) to the
+ * open and reply to a create or tmpfile.  On a failed reply the kernel has
+ * no open file and req is freed: undo the open and the lookup.
  */
-static void reply_create(fuse_req_t req, struct cdm_inode *inode,
-			 struct fuse_entry_param *e, struct fuse_file_info *fi,
-			 int fd)
+static void reply_create(fuse_req_t req, int ret, struct fuse_entry_param *e,
+			 struct fuse_file_info *fi, int fd)
 {
 	struct cdm_fs *fs = cdm_fs_of(req);
+	struct cdm_inode *inode;
 
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	inode = cdm_inode_of(req, e->ino);
 	cdm_setup_datapath(req, inode, fi, fd);
-	e->attr_timeout = attr_timeout(fs, inode, &e->attr);
+	e->attr_timeout = cdm_attr_timeout(fs, inode, &e->attr);
 	if (fuse_reply_create(req, e, fi) < 0) {
 		cdm_release_file(NULL, fs, inode, fi);
 		forget_one(fs, e->ino, 1);
 	}
 }
 
-static void cdm_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+static void cdm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
-	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *parent = cdm_inode_of(req, parent_ino);
 	struct fuse_entry_param e;
-	bool created = true;
-	int fd, ret, pfd;
+	int ret, fd = -1;
 
-	cdm_stat_inc(fs, CDM_STAT_CREATE);
-	ret = cdm_ns_may_create(fs, parent);
-	if (ret)
-		goto out_err;
-	pfd = cdm_inode_fd(&fs->table, parent);
-	if (pfd < 0) {
-		ret = pfd;
-		goto out_err;
-	}
-	cdm_use_caller_umask(req, &mode);
-	fd = openat(pfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
-		    mode & 07777);
-	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
-		created = false;
-		fd = openat(pfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		ret = -errno;
-		goto err_put;
-	}
-	if (created) {
-		/* a full device takes no new file (capacity.c) */
-		ret = cdm_capacity_new_file(fs, parent);
-		if (!ret)
-			ret = place_new(fs, parent, name, fd, true);
-		if (!ret)
-			ret = cdm_give_to_caller(req, pfd, fd, false);
-		if (ret)
-			goto err_unlink;
-	} else if (fi->flags & O_TRUNC) {
-		/* before the lookup: the reply carries the attributes after */
-		ret = cdm_open_truncate(req, fd);
-		if (ret < 0)
-			goto err_unlink;
-	}
-	ret = do_lookup(fs, parent, name, &e);
-	if (ret)
-		goto err_unlink;
-	cdm_inode_fd_put(parent, pfd);
-	reply_create(req, cdm_inode_of(req, e.ino), &e, fi, fd);
-	return;
-err_unlink:
-	if (created)
-		unlinkat(pfd, name, 0);
-	close(fd);
-err_put:
-	cdm_inode_fd_put(parent, pfd);
-out_err:
-	fuse_reply_err(req, -ret);
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_CREATE);
+	ret = cdm_create_open(req, cdm_inode_of(req, parent), name, mode,
+			      fi->flags, &e, &fd);
+	reply_create(req, ret, &e, fi, fd);
 }
 
-/*
- * O_TMPFILE: an unnamed file in @parent's device, placed and owned as a
- * created one; linkat(2) of its fd later names it (cdm_link links the
- * backing inode through /proc, which works while it has no name).
- */
-static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent_ino, mode_t mode,
+static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode,
 			struct fuse_file_info *fi)
 {
-	struct cdm_fs *fs = cdm_fs_of(req);
-	struct cdm_inode *parent = cdm_inode_of(req, parent_ino), *inode;
-	char path[CDM_PROCFD_MAX];
 	struct fuse_entry_param e;
-	int fd, pfd, ret, dirfd;
+	int ret, fd = -1;
 
 	/* counted as a create: no stat of its own */
-	cdm_stat_inc(fs, CDM_STAT_CREATE);
-	ret = cdm_ns_may_create(fs, parent);
-	if (ret)
-		goto out_err;
-	dirfd = cdm_inode_fd(&fs->table, parent);
-	if (dirfd < 0) {
-		ret = dirfd;
-		goto out_err;
-	}
-	cdm_use_caller_umask(req, &mode);
-	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
-	if (fd < 0) {
-		ret = -errno;
-		cdm_inode_fd_put(parent, dirfd);
-		goto out_err;
-	}
-	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
-	if (!ret)
-		ret = cdm_give_to_caller(req, dirfd, fd, false);
-	cdm_inode_fd_put(parent, dirfd);
-	if (ret)
-		goto err_close;
-	memset(&e, 0, sizeof(e));
-	e.attr_timeout = e.entry_timeout = fs->opt.attr_timeout;
-	if (fstat(fd, &e.attr)) {
-		ret = -errno;
-		goto err_close;
-	}
-	cdm_procfd(path, fd);
-	pfd = open(path, O_PATH | O_CLOEXEC);
-	if (pfd < 0) {
-		ret = -errno;
-		goto err_close;
-	}
-	/* takes pfd, also on failure */
-	inode = cdm_inode_get(&fs->table, e.attr.st_ino, e.attr.st_dev, pfd,
-			      parent->dev, 1);
-	if (!inode) {
-		ret = -errno;
-		goto err_close;
-	}
-	e.ino = cdm_ino_of(fs, inode);
-	reply_create(req, inode, &e, fi, fd);
-	return;
-err_close:
-	close(fd);
-out_err:
-	fuse_reply_err(req, -ret);
+	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_CREATE);
+	ret = cdm_create_tmpfile(req, cdm_inode_of(req, parent), mode, &e,
+				 &fd);
+	reply_create(req, ret, &e, fi, fd);
 }
 
 static void cdm_release(fuse_req_t req, fuse_ino_t ino,

@@ -30,7 +30,8 @@ LAYERS = [
     ["placement"],              # placing files, setting policies
     ["perm", "caller"],         # permission rules, the caller's identity
     ["stats", "datapath", "namespace", "rename", "health"],
-    ["xattr"],                  # the user.cdm.* requests
+    ["entry"],                  # lookups and attributes the kernel caches
+    ["create", "xattr"],        # new inodes; the user.cdm.* requests
     ["ops"],                    # the FUSE operations table
     ["main"],
 ]
