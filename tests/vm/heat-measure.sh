@@ -10,9 +10,6 @@
 # SHARE (--share-cpu for the toucher: see heatprobe.c; default empty).
 set -u
 PATH=$CDMFS_VM_BIN:$PATH
-D=/sys/kernel/mm/damon/admin/kdamonds
-SAMPLE_US=${SAMPLE_US:-5000}
-AGGR_US=${AGGR_US:-100000}
 RUNS=${RUNS:-3}
 SECS=${SECS:-4}
 F=/dev/shm/heat
@@ -20,74 +17,17 @@ SIZE=256M
 HOFF=$((96 << 20))
 HLEN=$((32 << 20))
 W=$(mktemp -d)
+# shellcheck source=tests/vm/heat-lib.sh
+. "$CDMFS_SRC/tests/vm/heat-lib.sh"
 
 [ -d $D ] || { echo "no DAMON sysfs"; exit 77; }
 
-# damon_start RUNSFILE: a paddr kdamond over the runs, with a stat scheme
-# whose tried_regions report every region
-damon_start() {
-	local c=$D/0/contexts/0 n=0 i=0 s e o
-	echo 1 >$D/nr_kdamonds
-	echo 1 >$D/0/contexts/nr_contexts
-	echo paddr >$c/operations
-	echo "$SAMPLE_US" >$c/monitoring_attrs/intervals/sample_us
-	echo "$AGGR_US" >$c/monitoring_attrs/intervals/aggr_us
-	echo $((AGGR_US * 10)) >$c/monitoring_attrs/intervals/update_us
-	n=$(wc -l <"$1")
-	echo 10 >$c/monitoring_attrs/nr_regions/min
-	echo $((n * 2 > 1000 ? n * 2 : 1000)) >$c/monitoring_attrs/nr_regions/max
-	echo 1 >$c/targets/nr_targets
-	echo "$n" >$c/targets/0/regions/nr_regions
-	while read -r s e o; do
-		echo "$s" >$c/targets/0/regions/$i/start
-		echo "$e" >$c/targets/0/regions/$i/end
-		i=$((i + 1))
-	done <"$1"
-	echo 1 >$c/schemes/nr_schemes
-	echo stat >$c/schemes/0/action
-	# every region matches: age and nr_accesses are unsigned int inside
-	for k in sz age nr_accesses; do
-		echo 0 >$c/schemes/0/access_pattern/$k/min
-		echo 4294967295 >$c/schemes/0/access_pattern/$k/max
-	done
-	echo 1099511627776 >$c/schemes/0/access_pattern/sz/max
-	echo on >$D/0/state
-}
-
-# damon_regions: "START END NR_ACCESSES" of every region, no forks
-damon_regions() {
-	local t=$D/0/contexts/0/schemes/0/tried_regions r s e a
-	echo update_schemes_tried_regions >$D/0/state
-	for r in $t/[0-9]*; do
-		[ -e "$r/start" ] || continue
-		read -r s <$r/start
-		read -r e <$r/end
-		read -r a <$r/nr_accesses
-		echo "$s $e $a"
-	done
-}
-
-damon_stop() {
-	echo off >$D/0/state 2>/dev/null
-	echo 0 >$D/nr_kdamonds
-}
-
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-# toucher SECS [HOFF]: start heatprobe touch in the background, wait for
-# "ready"
-toucher() {
-	rm -f $W/touch.out
-	: >$W/touch.out
-	heatprobe touch ${SHARE:+--share-cpu} $F $SIZE "${2:-$HOFF}" $HLEN "$1" >$W/touch.out 2>&1 &
-	TPID=$!
-	while ! grep -q ready $W/touch.out; do sleep 0.2; done
-}
 
 echo "# kernel $(uname -r); DAMON sample ${SAMPLE_US}us aggr ${AGGR_US}us share-cpu '${SHARE:-}'"
 rm -f $F
 # 1. precision and speed: snapshots of DAMON's regions while the toucher runs
-toucher 60
+heat_toucher 60
 heatprobe runs $F >$W/runs || exit 2
 echo "# runs: $(wc -l <$W/runs) physical runs back the file's" \
 	"$(awk '{ b += $2 - $1 } END { print b / 4096 }' $W/runs) resident pages"
@@ -100,9 +40,7 @@ snapshots() {
 	local hoff=$1 at
 	shift
 	for at; do
-		while awk -v a="$ts" -v at="$at" '{ exit !($1 - a < at) }' /proc/uptime; do
-			sleep 0.1
-		done
+		heat_wait "$ts" "$at"
 		damon_regions >$W/regions.$at
 		echo "t=${at}s $(heatprobe classify $W/runs "$hoff" $HLEN <$W/regions.$at)" \
 			"hot_regions $(awk '$3 > 0' $W/regions.$at | wc -l)"
@@ -121,7 +59,7 @@ wait $TPID
 grep pages_per_s $W/touch.out
 # the window moves from 96 MiB to 192 MiB: how fast DAMON follows
 echo "# window moves to 192 MiB"
-toucher 60 $((192 << 20))
+heat_toucher 60 $((192 << 20))
 read -r ts _ </proc/uptime
 snapshots $((192 << 20)) 1 2 4 8
 kill $TPID
@@ -129,7 +67,7 @@ wait $TPID
 damon_stop
 
 # 2. the alternative: smaps Referenced of the toucher's mapping after clear_refs
-toucher 30
+heat_toucher 30
 echo 1 >/proc/$TPID/clear_refs
 sleep 1
 awk 'index($0, "/dev/shm/heat") { m = 1 } m && /^Referenced:/ { print "# smaps after clear_refs+1s: Referenced", $2, $3, "of 262144 kB"; exit }' \
@@ -139,12 +77,12 @@ wait $TPID
 
 # 3. cost: the toucher's throughput, DAMON off vs on, alternating
 for r in $(seq "$RUNS"); do
-	toucher "$SECS"
+	heat_toucher "$SECS"
 	wait $TPID
 	awk '/pages_per_s/ { print $3 }' $W/touch.out >>$W/off
 	heatprobe runs $F >$W/runs
 	damon_start $W/runs
-	toucher "$SECS"
+	heat_toucher "$SECS"
 	wait $TPID
 	awk '/pages_per_s/ { print $3 }' $W/touch.out >>$W/on
 	damon_stop
