@@ -261,9 +261,8 @@ int cdm_create_tmpfile(fuse_req_t req, struct cdm_inode *parent, mode_t mode,
 		cdm_inode_fd_put(parent, dirfd);
 		return ret;
 	}
-	ret = place_new(fs, parent, "(O_TMPFILE)", fd, true);
-	if (!ret)
-		ret = cdm_give_to_caller(req, dirfd, fd, false);
+	/* a full device takes no new file, named or not */
+	ret = own_new_file(req, parent, dirfd, "(O_TMPFILE)", fd);
 	cdm_inode_fd_put(parent, dirfd);
 	if (ret)
 		goto err_close;

@@ -59,6 +59,10 @@ expect_fail "No space" "mknod(S_IFREG) gpu0/new" python3 -c '
 import os, stat, sys
 os.mknod(sys.argv[1], 0o644 | stat.S_IFREG)
 ' gpu0/new
+expect_fail "No space" "open(O_TMPFILE) in gpu0" python3 -c '
+import os, sys
+os.close(os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600))
+' gpu0
 check "no gpu0/new was left" test ! -e gpu0/new
 check "an existing file opens with O_CREAT (>>)" sh -c ': >> gpu0/fa'
 check "mkdir still works (no memory)" mkdir gpu0/dir
