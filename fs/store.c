@@ -314,6 +314,9 @@ static int store_prepare(struct cdm_fs *fs)
 		if (ret)
 			return ret;
 		note_legacy("/dev/shm", mnt, name, prefix);
+		if (fs->opt.huge)
+			cdm_log(LOG_NOTICE, "store %s: huge=%s does not apply: without root the daemon mounts no tmpfs of its own, and /dev/shm's own huge= gives the page size",
+				path, fs->opt.huge);
 	} else {
 		if (ret)
 			goto err;

@@ -178,7 +178,20 @@ if id nobody >/dev/null 2>&1; then
 	check "its own, but open to all (0777): refused ($rc: $out)" \
 		eval '[ $rc != 0 ] && has "$out" "store $shm: mode 0777, not 0700"'
 	rm -rf "$shm"
+	# -o huge= cannot apply to /dev/shm: the daemon says so, not silently
+	$nb "$CDMFS" -f -o sim=x:16M,huge=always "$WORK/nb/mnt" >"$WORK/nb-huge.log" 2>&1 &
+	nbpid=$!
+	for _ in $(seq 100); do
+		grep -q "does not apply" "$WORK/nb-huge.log" && break
+		kill -0 "$nbpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$nbpid" 2>/dev/null
+	wait "$nbpid" 2>/dev/null
+	check "non-root: -o huge= is named as not applying to /dev/shm" \
+		grep -q "huge=always does not apply: without root" "$WORK/nb-huge.log"
 	mountpoint -q "$WORK/nb/mnt" && umount -l "$WORK/nb/mnt"
+	rm -rf "$shm"
 else
 	echo "skipped the /dev/shm checks: no user 'nobody' on this machine"
 fi
