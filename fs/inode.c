@@ -68,6 +68,9 @@ int cdm_inode_table_init(struct cdm_inode_table *t)
 	t->mount_fd = -1;
 	t->handle_dev = 0;
 	t->handle_type = 0;
+	t->more = NULL;
+	t->nmore = 0;
+	atomic_init(&t->rekey_seq, 0);
 	t->budget = 0;
 	t->dev_count = NULL;
 	t->ndev = t->dev_reserve = 0;
@@ -157,6 +160,49 @@ err_close:
 	return ret;
 }
 
+int cdm_inode_table_add_handles(struct cdm_inode_table *t, int dirfd)
+{
+	struct cdm_handle_mount *more;
+	union cdm_fh h;
+	struct stat st;
+	int fd, ret;
+
+	if (t->mount_fd < 0)
+		return -EOPNOTSUPP;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, &st) ? -errno : handle_of(fd, &h);
+	if (!ret && (h.fh.handle_type != t->handle_type ||
+		     h.fh.handle_bytes != CDM_HANDLE_BYTES))
+		ret = -EOPNOTSUPP;
+	if (!ret && (uint32_t)st.st_dev == t->handle_dev)
+		ret = -EEXIST;
+	more = ret ? NULL : realloc(t->more, (t->nmore + 1) * sizeof(*more));
+	if (!ret && !more)
+		ret = -ENOMEM;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	more[t->nmore].fd = fd;
+	more[t->nmore].dev = (uint32_t)st.st_dev;
+	t->more = more;
+	t->nmore++;
+	return 0;
+}
+
+/* The directory fd to open handles of filesystem @dev by, or -1. */
+static int handle_mount(const struct cdm_inode_table *t, uint32_t dev)
+{
+	if (t->mount_fd >= 0 && dev == t->handle_dev)
+		return t->mount_fd;
+	for (size_t i = 0; i < t->nmore; i++)
+		if (t->more[i].dev == dev)
+			return t->more[i].fd;
+	return -1;
+}
+
 /* A copy of @inode's kept fd (closed by cdm_inode_fd_put), or -ESTALE. */
 static int kept_fd(struct cdm_inode_table *t, struct cdm_inode *inode)
 {
@@ -194,14 +240,22 @@ static int inode_fd(struct cdm_inode_table *t, struct cdm_inode *inode,
 		    bool locked)
 {
 	union cdm_fh h;
+	unsigned int seq;
+	uint32_t dev;
 	int fd;
 
 	if (!inode->by_handle)
 		return inode->fd;
 	h.fh.handle_bytes = CDM_HANDLE_BYTES;
 	h.fh.handle_type = t->handle_type;
-	memcpy(h.fh.f_handle, inode->handle, CDM_HANDLE_BYTES);
-	fd = open_by_handle_at(t->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+	do {
+		seq = atomic_load_explicit(&t->rekey_seq, memory_order_acquire);
+		memcpy(h.fh.f_handle, inode->handle, CDM_HANDLE_BYTES);
+		dev = inode->src_dev;
+		atomic_thread_fence(memory_order_acquire);
+	} while ((seq & 1) ||
+		 seq != atomic_load_explicit(&t->rekey_seq, memory_order_relaxed));
+	fd = open_by_handle_at(handle_mount(t, dev), &h.fh, O_PATH | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	if (errno == ESTALE && !locked)
@@ -274,6 +328,11 @@ void cdm_inode_table_destroy(struct cdm_inode_table *t)
 	if (t->mount_fd >= 0)
 		close(t->mount_fd);
 	t->mount_fd = -1;
+	for (size_t i = 0; i < t->nmore; i++)
+		close(t->more[i].fd);
+	free(t->more);
+	t->more = NULL;
+	t->nmore = 0;
 	free(t->dev_count);
 	t->dev_count = NULL;
 	t->ndev = 0;
@@ -330,7 +389,7 @@ struct cdm_inode *cdm_inode_get_mode(struct cdm_inode_table *t, ino_t ino,
 	 * Outside the lock (a syscall); on any failure (another filesystem
 	 * mounted in the store, a longer handle) the inode keeps @fd.
 	 */
-	by_handle = t->mount_fd >= 0 && (uint32_t)dev == t->handle_dev &&
+	by_handle = handle_mount(t, (uint32_t)dev) >= 0 &&
 		    fd >= 0 && !handle_of(fd, &fh) &&
 		    fh.fh.handle_type == t->handle_type &&
 		    fh.fh.handle_bytes == CDM_HANDLE_BYTES;
@@ -461,6 +520,20 @@ uint64_t cdm_inode_unlinked_bytes(struct cdm_inode_table *t, uint16_t devidx)
 	return bytes;
 }
 
+uint64_t cdm_inode_closed_bytes(struct cdm_inode_table *t, uint16_t devidx)
+{
+	uint64_t bytes = 0;
+	struct stat st;
+
+	pthread_mutex_lock(&t->lock);
+	for (struct cdm_kept *k = t->kept; k; k = k->next)
+		if (k->inode->dev == devidx && !is_open(k->inode) &&
+		    !fstat(k->fd, &st) && S_ISREG(st.st_mode) && !st.st_nlink)
+			bytes += (uint64_t)st.st_blocks * 512;
+	pthread_mutex_unlock(&t->lock);
+	return bytes;
+}
+
 size_t cdm_inode_count(struct cdm_inode_table *t)
 {
 	size_t n;
@@ -526,4 +599,53 @@ int cdm_inode_remove(struct cdm_inode_table *t, int dirfd, const char *name,
 void cdm_procfd(char buf[CDM_PROCFD_MAX], int fd)
 {
 	snprintf(buf, CDM_PROCFD_MAX, "/proc/self/fd/%d", fd);
+}
+
+int cdm_inode_rekey(struct cdm_inode_table *t, struct cdm_inode *inode,
+		    int fd, ino_t ino, dev_t dev)
+{
+	struct cdm_inode **pp;
+	union cdm_fh fh;
+	unsigned int seq;
+	int old = -1;
+
+	if (inode->by_handle &&
+	    (handle_mount(t, (uint32_t)dev) < 0 || handle_of(fd, &fh) ||
+	     fh.fh.handle_type != t->handle_type ||
+	     fh.fh.handle_bytes != CDM_HANDLE_BYTES)) {
+		close(fd);
+		return -EOPNOTSUPP;	/* a handle inode stays one */
+	}
+	pthread_mutex_lock(&t->lock);
+	for (pp = &t->bucket[hash(inode->src_ino, inode->src_dev, t->nbucket)];
+	     *pp; pp = &(*pp)->next) {
+		if (*pp == inode) {
+			*pp = inode->next;
+			break;
+		}
+	}
+	seq = atomic_load_explicit(&t->rekey_seq, memory_order_relaxed);
+	atomic_store_explicit(&t->rekey_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	if (inode->by_handle) {
+		if (t->kept)
+			unkeep(t, inode);
+		memcpy(inode->handle, fh.fh.f_handle, CDM_HANDLE_BYTES);
+	} else {
+		old = inode->fd;
+		inode->fd = fd;
+		fd = -1;
+	}
+	inode->src_ino = ino;
+	inode->src_dev = (uint32_t)dev;
+	atomic_store_explicit(&t->rekey_seq, seq + 2, memory_order_release);
+	pp = &t->bucket[hash(ino, (uint32_t)dev, t->nbucket)];
+	inode->next = *pp;
+	*pp = inode;
+	pthread_mutex_unlock(&t->lock);
+	if (fd >= 0)
+		close(fd);
+	if (old >= 0)
+		close(old);
+	return 0;
 }

@@ -94,6 +94,20 @@ struct cdm_inode_table {
 	int mount_fd;
 	uint32_t handle_dev;
 	int handle_type;
+	/*
+	 * More filesystems named by handle (a device's own tmpfs in the
+	 * store): @nmore of them, a directory fd and st_dev each.
+	 */
+	struct cdm_handle_mount {
+		int fd;
+		uint32_t dev;
+	} *more;
+	size_t nmore;
+	/*
+	 * Odd while cdm_inode_rekey() changes an inode's handle: readers of
+	 * handles (without a lock) read again then.
+	 */
+	atomic_uint rekey_seq;
 	/* inodes that hold an fd (not by handle); protected by lock */
 	size_t nfd;
 	/* inodes removed while cached (cdm_inode_remove); under lock */
@@ -140,6 +154,21 @@ size_t cdm_inode_table_set_budget(struct cdm_inode_table *t, uint64_t limit,
  * any inode is in the table.
  */
 int cdm_inode_table_use_handles(struct cdm_inode_table *t, int dirfd);
+/**
+ * Name the inodes of one more filesystem, that of directory @dirfd, by
+ * handle (a device's own tmpfs mounted in the store), once
+ * cdm_inode_table_use_handles() succeeded; the same kind of handles only.
+ * 0 or -errno (then its inodes hold fds).
+ */
+int cdm_inode_table_add_handles(struct cdm_inode_table *t, int dirfd);
+/**
+ * Make @inode the one of backing inode (@ino, @dev) behind @fd (closed
+ * here) instead of its own: a file whose data was copied to another
+ * filesystem (a device's own tmpfs) keeps its FUSE inode.  Call with no
+ * fd of the inode in use by others.  0 or -errno (nothing changed).
+ */
+int cdm_inode_rekey(struct cdm_inode_table *t, struct cdm_inode *inode,
+		    int fd, ino_t ino, dev_t dev);
 /**
  * An O_PATH fd of @inode's backing inode for one call: the inode's own
  * (borrowed) or one opened by its handle.  Give it back with
@@ -206,6 +235,12 @@ size_t cdm_inode_count(struct cdm_inode_table *t);
  * backing file; the FUSE inode goes).
  */
 uint64_t cdm_inode_unlinked_bytes(struct cdm_inode_table *t, uint16_t devidx);
+/**
+ * Bytes of the unlinked files of device @devidx nobody has open any more
+ * but whose memory the kernel frees only at their FORGET, when the table
+ * drops the fd that keeps them: freed, for df, as on tmpfs at the close.
+ */
+uint64_t cdm_inode_closed_bytes(struct cdm_inode_table *t, uint16_t devidx);
 
 /*
  * "/proc/self/fd/N": reaches the inode behind an O_PATH fd for the calls
