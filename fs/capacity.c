@@ -176,6 +176,7 @@ static int dev_avail_new_file(struct cdm_fs *fs, uint16_t dev, uint64_t *avail)
 	pthread_mutex_lock(&fs->cap.lock);
 	t0 = now();
 	if (fs->devices.dev[dev].ops->usage || !c->walked_at ||
+	    (fs->devsb && fs->devsb[dev].own) ||
 	    t0 - c->walked_at > (c->walk_cost * 10 > 1 ? c->walk_cost * 10 : 1)) {
 		ret = dev_avail_locked(fs, dev, &c->walked_avail);
 		c->walked_at = now();
@@ -378,6 +379,18 @@ int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
 		if (ret)
 			return ret;
 		*used = *avail < *size ? *size - *avail : 0;
+	} else if (!cdm_store_devsb_usage(fs, devidx, used, &store)) {
+		/*
+		 * its own tmpfs holds all it has, unlinked open files too,
+		 * and closed ones until their FORGET reaches us
+		 */
+		uint64_t closed = cdm_inode_closed_bytes(&fs->table, devidx);
+
+		closed = closed < *used ? closed : *used;
+		*used -= closed;
+		*size = dev->size;
+		*avail = store + closed;
+		return 0;
 	} else {
 		/* a simulated device holds only what we stored in it */
 		ret = cdm_store_used(fs, devidx, used);
@@ -389,7 +402,11 @@ int cdm_device_usage(struct cdm_fs *fs, uint16_t devidx, uint64_t *size,
 	}
 	/* a region has a filesystem of its own; the others share the store */
 	if (!cdm_device_own_fs(dev)) {
-		store = cdm_store_free(fs);
+		uint64_t u;
+
+		/* its own tmpfs, or the store all devices share */
+		if (cdm_store_devsb_usage(fs, devidx, &u, &store))
+			store = cdm_store_free(fs);
 		if (*avail > store)
 			*avail = store;
 	}

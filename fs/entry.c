@@ -15,6 +15,7 @@
 #include "capacity.h"
 #include "entry.h"
 #include "fs.h"
+#include "lodge.h"
 #include "namespace.h"
 
 /*
@@ -93,6 +94,18 @@ int cdm_entry_lookup(struct cdm_fs *fs, struct cdm_inode *parent,
 
 		close(fd);
 		return ret;
+	}
+	/* a marker: the name of a file lodged on another device (lodge.h) */
+	if (fs->any_devsb) {
+		int ret;
+
+		cdm_lodge_enter(fs);
+		ret = cdm_lodge_resolve(fs, &fd, &e->attr);
+		cdm_lodge_leave(fs);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
 	}
 	inode = cdm_inode_get_mode(&fs->table, e->attr.st_ino, e->attr.st_dev,
 				   fd, devidx, 1, e->attr.st_mode);

@@ -106,6 +106,32 @@ struct cdm_reservation {
 	uint64_t bytes;
 };
 
+/*
+ * A device with a tmpfs of its own in the store (store.c): its files are
+ * bounded by that tmpfs's size= whatever way data gets in.
+ */
+struct cdm_devsb {
+	bool own;			/* false: the device shares the store's */
+	uint32_t sbdev;			/* st_dev of its tmpfs */
+	ino_t root_ino;			/* st_ino of its directory (that tmpfs's root) */
+	int lodgers;			/* O_PATH fd of its lodgers directory */
+};
+
+/* Files renamed to another device while their data stays (lodge.c). */
+struct cdm_lodge {
+	/*
+	 * Taken for writing while a lodger's data goes home (its FUSE inode
+	 * changes backing inode); for reading by whatever opens, changes or
+	 * renames files meanwhile.
+	 */
+	pthread_rwlock_t gate;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cdm_lodger *head;	/* protected by lock */
+	pthread_t thread;
+	bool running, stop;		/* protected by lock */
+};
+
 struct cdm_fs {
 	struct cdm_options opt;
 	/* bumped by each policy the daemon writes (policystore.c) */
@@ -115,6 +141,9 @@ struct cdm_fs {
 	struct cdm_inode root;
 	char *store_path;		/* backing store directory */
 	int *devfd;			/* O_PATH fd of each device directory */
+	struct cdm_devsb *devsb;	/* per device */
+	bool any_devsb;			/* some device has its own tmpfs */
+	struct cdm_lodge lodge;
 	bool store_mounted;		/* we mounted it: unmount at exit */
 	int store_lock;			/* flock'd lock file of the store, or -1 */
 	/* Passthrough negotiated and not yet refused by the kernel. */

@@ -19,6 +19,7 @@
 #include "capacity.h"
 #include "fs.h"
 #include "health.h"
+#include "lodge.h"
 #include "migrator.h"
 #include "ops.h"
 #include "options.h"
@@ -391,6 +392,9 @@ int main(int argc, char **argv)
 	ret = cdm_store_open(&fs);
 	if (ret)
 		goto err_policystore;
+	ret = cdm_lodge_open(&fs);
+	if (ret)
+		goto err_store;
 
 	mopts = fuse_mount_opts(&fs, uring);
 	if (!mopts) {
@@ -436,6 +440,10 @@ int main(int argc, char **argv)
 	ret = cdm_health_start(&fs);
 	if (ret)
 		cdm_log(LOG_WARNING, "cannot watch device health: %s", strerror(-ret));
+	ret = cdm_lodge_start(&fs);
+	if (ret)
+		cdm_log(LOG_WARNING, "files renamed across devices stay charged to their source device: %s",
+			strerror(-ret));
 	/* before the first request: nothing else holds an inode yet */
 	cdm_migrate_resume(&fs);
 	cfg = fuse_loop_cfg_create();
@@ -457,6 +465,7 @@ err_signals:
 err_session:
 	fuse_session_destroy(se);
 err_store:
+	cdm_lodge_close(&fs);
 	cdm_store_close(&fs);
 err_policystore:
 	cdm_policystore_close(&fs);

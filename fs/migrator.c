@@ -40,6 +40,7 @@
 #include "fs.h"
 #include "migrate.h"
 #include "migrator.h"
+#include "store.h"
 #include "policystore.h"
 #include "req.h"
 
@@ -352,11 +353,13 @@ static void name_of(struct cdm_fs *fs, struct cdm_inode *inode, char *buf,
 		n = readlink(path, buf, len - 1);
 		cdm_inode_fd_put(inode, fd);
 	}
-	if (n < 0)
+	if (n < 0) {
 		snprintf(buf, len, "inode %llu",
 			 (unsigned long long)inode->src_ino);
-	else
+	} else {
 		buf[n] = '\0';
+		cdm_store_log_path(fs, buf);
+	}
 }
 
 /* Append @m to the queue and wake a worker.  Under mg->lock. */

@@ -27,18 +27,22 @@
 #include "datapath.h"
 #include "entry.h"
 #include "fs.h"
+#include "lodge.h"
 #include "namespace.h"
 #include "ops.h"
 #include "rename.h"
+#include "store.h"
 #include "req.h"
 #include "xattr.h"
 
 static void reply_entry(fuse_req_t req, int ret, struct fuse_entry_param *e)
 {
-	if (ret)
+	if (ret) {
 		fuse_reply_err(req, -ret);
-	else
+	} else {
+		cdm_lodge_attr(cdm_fs_of(req), &e->attr);
 		fuse_reply_entry(req, e);
+	}
 }
 
 static void cdm_init(void *userdata, struct fuse_conn_info *conn)
@@ -103,6 +107,7 @@ static void cdm_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (ret) {
 		fuse_reply_err(req, -ret);
 	} else {
+		cdm_lodge_attr(fs, &e.attr);
 		fuse_reply_entry(req, &e);
 	}
 }
@@ -139,10 +144,12 @@ static void cdm_getattr(fuse_req_t req, fuse_ino_t ino,
 
 	cdm_stat_inc(fs, CDM_STAT_GETATTR);
 	ret = cdm_attr_get(fs, inode, &st);
-	if (ret)
+	if (ret) {
 		fuse_reply_err(req, -ret);
-	else
+	} else {
+		cdm_lodge_attr(fs, &st);
 		fuse_reply_attr(req, &st, cdm_attr_timeout(fs, inode, &st));
+	}
 }
 
 static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -154,11 +161,16 @@ static void cdm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_SETATTR);
+	/* not while its data goes home (lodge.h): the change would stay behind */
+	cdm_lodge_enter(fs);
 	ret = cdm_attr_set(req, inode, attr, valid, fi, &st);
-	if (ret)
+	cdm_lodge_leave(fs);
+	if (ret) {
 		fuse_reply_err(req, -ret);
-	else
+	} else {
+		cdm_lodge_attr(fs, &st);
 		fuse_reply_attr(req, &st, cdm_attr_timeout(fs, inode, &st));
+	}
 }
 
 static void cdm_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -249,7 +261,23 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		return;
 	}
 	pfd = cdm_inode_fd(&fs->table, parent);
-	ret = pfd < 0 ? -pfd : -cdm_inode_remove(&fs->table, pfd, name, 0);
+	cdm_lodge_enter(fs);
+	if (pfd < 0) {
+		ret = -pfd;
+	} else {
+		/* the name of a file lodged on another device: that goes too */
+		struct cdm_lodger *l = cdm_lodge_at(fs, pfd, name);
+		struct stat st;
+		bool known = fs->any_devsb &&
+			     !fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW);
+
+		ret = -cdm_inode_remove(&fs->table, pfd, name, 0);
+		if (!ret && l)
+			cdm_lodge_drop(fs, l);
+		if (!ret && known)
+			cdm_lodge_unlinked(fs, &st);
+	}
+	cdm_lodge_leave(fs);
 	cdm_inode_fd_put(parent, pfd);
 	if (ret) {
 		fuse_reply_err(req, ret);
@@ -302,7 +330,9 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int ret;
 
 	cdm_stat_inc(fs, CDM_STAT_OPEN);
+	cdm_lodge_enter(fs);
 	ret = cdm_open_file(req, inode, fi);
+	cdm_lodge_leave(fs);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -331,6 +361,7 @@ static void reply_create(fuse_req_t req, int ret, struct fuse_entry_param *e,
 	}
 	inode = cdm_inode_of(req, e->ino);
 	cdm_setup_datapath(req, inode, fi, fd);
+	cdm_lodge_attr(fs, &e->attr);
 	e->attr_timeout = cdm_attr_timeout(fs, inode, &e->attr);
 	if (fuse_reply_create(req, e, fi) < 0) {
 		cdm_release_file(NULL, fs, inode, fi);
@@ -341,13 +372,16 @@ static void reply_create(fuse_req_t req, int ret, struct fuse_entry_param *e,
 static void cdm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
+	struct cdm_fs *fs = cdm_fs_of(req);
 	struct fuse_entry_param e;
 	int ret, fd = -1;
 
-	cdm_stat_inc(cdm_fs_of(req), CDM_STAT_CREATE);
+	cdm_stat_inc(fs, CDM_STAT_CREATE);
+	cdm_lodge_enter(fs);
 	ret = cdm_create_open(req, cdm_inode_of(req, parent), name, mode,
 			      fi->flags, &e, &fd);
-	reply_create(req, ret, &e, fi, fd);
+	reply_create(req, ret, &e, fi, fd);	/* frees req */
+	cdm_lodge_leave(fs);
 }
 
 static void cdm_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode,
@@ -473,6 +507,7 @@ struct cdm_dir {
 	struct dirent *entry;
 	off_t offset;
 	bool root;
+	dev_t dev;			/* st_dev of the directory */
 };
 
 static void cdm_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -509,6 +544,11 @@ static void cdm_opendir(fuse_req_t req, fuse_ino_t ino,
 		goto err_free;
 	}
 	d->root = cdm_ns_is_root(fs, inode);
+	{
+		struct stat st;
+
+		d->dev = fstat(fd, &st) ? 0 : st.st_dev;
+	}
 	fi->fh = (uintptr_t)d;
 	fuse_reply_open(req, fi);
 	return;
@@ -516,6 +556,17 @@ err_free:
 	free(d);
 out_err:
 	fuse_reply_err(req, ret);
+}
+
+/* A device directory listed in the root: the inode stat shows for it. */
+static ino_t root_entry_ino(struct cdm_fs *fs, const struct dirent *de)
+{
+	int i = cdm_ns_device_index(fs, de->d_name);
+
+	if (i >= 0 && fs->devsb && fs->devsb[i].own)
+		return cdm_store_ino(fs, fs->devsb[i].root_ino,
+				     fs->devsb[i].sbdev);
+	return de->d_ino;
 }
 
 static void cdm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -552,7 +603,9 @@ static void cdm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			}
 		}
 		if (!cdm_ns_hidden(fs, d->root, d->entry->d_name)) {
-			st.st_ino = d->entry->d_ino;
+			st.st_ino = d->root ? root_entry_ino(fs, d->entry) :
+				    cdm_lodge_dirent_ino(fs, d->entry->d_ino,
+							 d->dev);
 			st.st_mode = (mode_t)d->entry->d_type << 12;
 			n = fuse_add_direntry(req, p, rem, d->entry->d_name,
 					      &st, d->entry->d_off);
@@ -617,7 +670,8 @@ static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 		ret = cdm_device_usage(fs, (uint16_t)i, &size, &u, &a);
 		total += size;
 		used += u;
-		if (cdm_device_own_fs(&fs->devices.dev[i]))
+		if (cdm_device_own_fs(&fs->devices.dev[i]) ||
+		    (fs->devsb && fs->devsb[i].own))
 			avail += a;
 		else
 			shared += a;
@@ -633,6 +687,27 @@ static void cdm_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bfree = sv.f_bavail = avail / 4096;
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
+}
+
+/* Changes that must not fall between a lodger's copy and its switch. */
+static void gated_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			   const char *value, size_t size, int flags)
+{
+	struct cdm_fs *fs = cdm_fs_of(req);
+
+	cdm_lodge_enter(fs);
+	cdm_setxattr(req, ino, name, value, size, flags);	/* frees req */
+	cdm_lodge_leave(fs);
+}
+
+static void gated_removexattr(fuse_req_t req, fuse_ino_t ino,
+			      const char *name)
+{
+	struct cdm_fs *fs = cdm_fs_of(req);
+
+	cdm_lodge_enter(fs);
+	cdm_removexattr(req, ino, name);	/* frees req */
+	cdm_lodge_leave(fs);
 }
 
 const struct fuse_lowlevel_ops cdm_oper = {
@@ -667,8 +742,8 @@ const struct fuse_lowlevel_ops cdm_oper = {
 	.releasedir = cdm_releasedir,
 	.fsyncdir = cdm_fsyncdir,
 	.statfs = cdm_statfs,
-	.setxattr = cdm_setxattr,
+	.setxattr = gated_setxattr,
 	.getxattr = cdm_getxattr,
 	.listxattr = cdm_listxattr,
-	.removexattr = cdm_removexattr,
+	.removexattr = gated_removexattr,
 };

@@ -74,6 +74,14 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 	return apply(fs, &p, dev, fd, true);
 }
 
+int cdm_place_file(struct cdm_fs *fs, struct cdm_inode *inode, int fd)
+{
+	struct cdm_policy p;
+	int ret = cdm_effective_policy(fs, inode, &p);
+
+	return ret ? ret : apply(fs, &p, inode->dev, fd, true);
+}
+
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes)
 {

@@ -17,6 +17,12 @@
  */
 int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		  bool regular);
+/**
+ * Bind @fd, an empty regular file, by the policy @inode follows on its
+ * device (its own, else its device's): a copy of a file into another
+ * device's tmpfs (lodge.c).  0 or -errno.
+ */
+int cdm_place_file(struct cdm_fs *fs, struct cdm_inode *inode, int fd);
 /** -ENOSPC if @inode's policy cannot take @bytes more. */
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes);

@@ -14,6 +14,7 @@
 #include "cdmfs/log.h"
 #include "capacity.h"
 #include "fs.h"
+#include "lodge.h"
 #include "placement.h"
 #include "rename.h"
 
@@ -40,6 +41,7 @@ int cdm_rename_entry(struct cdm_fs *fs, struct cdm_inode *parent,
 		     const char *newname, unsigned int flags)
 {
 	bool cross = parent->dev != newparent->dev, exchanged = false;
+	struct cdm_lodger *lodger, *victim_lodger = NULL;
 	struct stat st, victim;
 	int ret = 0, pfd = -1, npfd = -1;
 
@@ -53,10 +55,33 @@ int cdm_rename_entry(struct cdm_fs *fs, struct cdm_inode *parent,
 		ret = npfd;
 		goto out;
 	}
+	cdm_lodge_enter(fs);
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 		ret = -errno;
 		goto out;
 	}
+	/*
+	 * Devices with a tmpfs each: a file crossing them, or one that did
+	 * and is still open, is a lodger (lodge.h).
+	 */
+	lodger = cdm_lodge_at(fs, pfd, name);
+	if (lodger || (cross && cdm_lodge_crosses(fs, parent, newparent))) {
+		if (cross && !lodger && S_ISREG(st.st_mode))
+			ret = cdm_check_space(fs, newparent,
+					      (uint64_t)st.st_blocks * 512);
+		if (!ret)
+			ret = cdm_lodge_rename(fs, lodger, parent, pfd, name,
+					       &st, newparent, npfd, newname,
+					       flags);
+		if (!ret && cross) {
+			cdm_capacity_changed(fs, parent->dev);
+			cdm_capacity_changed(fs, newparent->dev);
+		}
+		goto out;
+	}
+	/* a lodger's marker this replaces: the lodger goes too */
+	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
+		victim_lodger = cdm_lodge_at(fs, npfd, newname);
 	/*
 	 * Across devices only single-link regular files (and inodes without
 	 * memory) move in place, and not into or out of a device whose
@@ -96,6 +121,8 @@ int cdm_rename_entry(struct cdm_fs *fs, struct cdm_inode *parent,
 		ret = -errno;
 		goto out;
 	}
+	if (victim_lodger)
+		cdm_lodge_drop(fs, victim_lodger);
 	if (!cross)
 		goto out;
 	cdm_capacity_changed(fs, parent->dev);
@@ -116,6 +143,8 @@ int cdm_rename_entry(struct cdm_fs *fs, struct cdm_inode *parent,
 			strerror(errno));
 	}
 out:
+	if (pfd >= 0 && npfd >= 0)
+		cdm_lodge_leave(fs);
 	cdm_inode_fd_put(newparent, npfd);
 	cdm_inode_fd_put(parent, pfd);
 	return ret;

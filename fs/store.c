@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cdmfs/log.h"
@@ -31,6 +32,11 @@
 #include "store.h"
 
 #define STORE_RUNDIR "/run/cdmfs"
+/* where the devices' own tmpfs are mounted, in the store */
+#define STORE_DEVS ".devs"
+
+/* huge= of the store we mount (NULL: none), for the devices' too */
+static const char *store_huge;
 
 /*
  * "/mnt/cdm" -> "mnt-cdm", "/mnt/a-b" -> "mnt-a\x2db", as systemd-escape
@@ -337,6 +343,7 @@ static int store_prepare(struct cdm_fs *fs)
 		}
 		/* 2 MiB pages by default: options.c, cdm_huge_pick() */
 		huge = fs->opt.huge ? fs->opt.huge : cdm_huge_default();
+		store_huge = huge;
 		snprintf(size, sizeof(size), "size=%llu%s%s",
 			 (unsigned long long)store_limit(fs),
 			 huge ? ",huge=" : "", huge ? huge : "");
@@ -457,6 +464,178 @@ static void use_handles(struct cdm_fs *fs)
 			ret == -EPERM ? ": needs CAP_DAC_READ_SEARCH" : "");
 }
 
+/*
+ * What device @i's own tmpfs may hold.  A simulated device: its size.  A
+ * node: 7/8 of its memory, so that a full device is ENOSPC before the
+ * node is so short that the page allocator calls the OOM killer.  The
+ * host: that, less what the simulated devices (host RAM too) may take,
+ * and never less than an eighth of it.  At most 7/8 of RAM each.
+ */
+static uint64_t devsb_limit(const struct cdm_fs *fs, size_t i)
+{
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t budget = ram - ram / 8, sims = 0, lim;
+	const struct cdm_device *d = &fs->devices.dev[i];
+
+	if (d->simulated)
+		return d->size && d->size < budget ? d->size : budget;
+	lim = d->size ? d->size - d->size / 8 : budget;
+	if (lim > budget)
+		lim = budget;
+	if (d->kind != CDM_KIND_HOST)
+		return lim;
+	for (size_t j = 0; j < fs->devices.count; j++)
+		if (fs->devices.dev[j].simulated)
+			sims += devsb_limit(fs, j);
+	return sims + lim / 8 < lim ? lim - sims : lim / 8;
+}
+
+/* Does directory @path hold anything? */
+static bool dir_has_entries(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+/*
+ * Give device @i a tmpfs of its own, bounded by size=: passthrough writes
+ * and faults never reach the daemon, so only the kernel can hold a device
+ * to its size (doc/capacity.md).  It is mounted at <store>/.devs/<device>
+ * and holds files/, bind-mounted on <store>/<device> (what the daemon and
+ * the tests see), and lodgers/, the files renamed to another device while
+ * open (lodge.c).  A store an earlier daemon left keeps its mounts (their
+ * size follows the devices); a device directory it filled without one
+ * keeps its files and shares the store.
+ */
+static int devsb_setup(struct cdm_fs *fs, size_t i)
+{
+	const char *n = fs->devices.dev[i].name;
+	char sb[PATH_MAX], sub[PATH_MAX + 16], dir[PATH_MAX], opts[160];
+	struct cdm_devsb *ds = &fs->devsb[i];
+	struct stat st;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/%s", fs->store_path, n);
+	if ((size_t)snprintf(sb, sizeof(sb), "%s/" STORE_DEVS "/%s",
+			     fs->store_path, n) >= sizeof(sb))
+		return -ENAMETOOLONG;
+	if (!cdm_is_mountpoint(dir) && dir_has_entries(dir)) {
+		cdm_log(LOG_NOTICE, "store: device %s keeps the files an earlier daemon left in %s: it shares the store's tmpfs, and passthrough writes are not held to its size (remove the store to change that)",
+			n, dir);
+		return 0;
+	}
+	snprintf(sub, sizeof(sub), "%s/" STORE_DEVS, fs->store_path);
+	if (mkdir(sub, 0700) && errno != EEXIST)
+		return -errno;
+	if (mkdir(sb, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(opts, sizeof(opts), "mode=0755,nr_inodes=0,inode32,size=%llu%s%s",
+		 (unsigned long long)devsb_limit(fs, i),
+		 store_huge ? ",huge=" : "", store_huge ? store_huge : "");
+	if (!cdm_is_mountpoint(sb)) {
+		if (mount("cdmfs-dev", sb, "tmpfs", MS_NOSUID | MS_NODEV, opts)) {
+			ret = -errno;
+			cdm_log(LOG_ERR, "store: device %s: cannot mount its tmpfs at %s (%s): %s",
+				n, sb, opts, strerror(errno));
+			return ret;
+		}
+		cdm_log(LOG_INFO, "store: device %s: tmpfs of its own at %s (%s)",
+			n, sb, opts);
+	} else if (mount(NULL, sb, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV,
+			 strstr(opts, "size="))) {
+		cdm_log(LOG_WARNING, "store: device %s: cannot resize %s (%s): %s",
+			n, sb, strstr(opts, "size="), strerror(errno));
+	}
+	/* sticky and world-writable, like /dev/shm; chmod may change it */
+	snprintf(sub, sizeof(sub), "%s/files", sb);
+	if (!mkdir(sub, 01777))
+		chmod(sub, 01777);
+	else if (errno != EEXIST)
+		return -errno;
+	snprintf(sub, sizeof(sub), "%s/lodgers", sb);
+	if (mkdir(sub, 0700) && errno != EEXIST)
+		return -errno;
+	ds->lodgers = open(sub, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ds->lodgers < 0)
+		return -errno;
+	snprintf(sub, sizeof(sub), "%s/files", sb);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	if (!cdm_is_mountpoint(dir) && mount(sub, dir, NULL, MS_BIND, NULL)) {
+		ret = -errno;
+		cdm_log(LOG_ERR, "store: device %s: cannot bind %s on %s: %s",
+			n, sub, dir, strerror(errno));
+		return ret;
+	}
+	if (stat(dir, &st))
+		return -errno;
+	ds->own = true;
+	ds->sbdev = (uint32_t)st.st_dev;
+	ds->root_ino = st.st_ino;
+	fs->any_devsb = true;
+	return 0;
+}
+
+static void close_devsb(struct cdm_fs *fs)
+{
+	for (size_t i = 0; fs->devsb && i < fs->devices.count; i++)
+		if (fs->devsb[i].lodgers >= 0)
+			close(fs->devsb[i].lodgers);
+	free(fs->devsb);
+	fs->devsb = NULL;
+	fs->any_devsb = false;
+}
+
+void cdm_store_log_path(const struct cdm_fs *fs, char *buf)
+{
+	size_t n = fs->store_path ? strlen(fs->store_path) : 0;
+	char *dev, *rest;
+
+	/* <store>/.devs/<device>/files/<path> -> <store>/<device>/<path> */
+	if (!n || strncmp(buf, fs->store_path, n) ||
+	    strncmp(buf + n, "/" STORE_DEVS "/", sizeof(STORE_DEVS) + 1))
+		return;
+	dev = buf + n + sizeof(STORE_DEVS) + 1;
+	rest = strchr(dev, '/');
+	if (!rest || strncmp(rest, "/files", 6) || (rest[6] && rest[6] != '/'))
+		return;
+	memmove(buf + n + 1, dev, (size_t)(rest - dev));
+	memmove(buf + n + 1 + (rest - dev), rest + 6, strlen(rest + 6) + 1);
+}
+
+ino_t cdm_store_ino(const struct cdm_fs *fs, ino_t ino, dev_t dev)
+{
+	if (!fs->any_devsb || ino >> 32)
+		return ino;
+	for (size_t i = 0; i < fs->devices.count; i++)
+		if (fs->devsb[i].own && fs->devsb[i].sbdev == (uint32_t)dev)
+			return (ino_t)(i + 1) << 32 | ino;
+	return ino;
+}
+
+int cdm_store_devsb_usage(struct cdm_fs *fs, uint16_t devidx,
+			  uint64_t *used, uint64_t *avail)
+{
+	struct statvfs sv;
+
+	if (!fs->devsb || !fs->devsb[devidx].own)
+		return -ENODEV;
+	if (fstatvfs(fs->devfd[devidx], &sv))
+		return -errno;
+	*used = (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
 int cdm_store_open(struct cdm_fs *fs)
 {
 	struct statfs sfs;
@@ -493,10 +672,25 @@ int cdm_store_open(struct cdm_fs *fs)
 		ret = -ENOMEM;
 		goto err_close;
 	}
+	fs->devsb = calloc(fs->devices.count, sizeof(*fs->devsb));
+	if (!fs->devsb) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
 	for (size_t i = 0; i < fs->devices.count; i++)
-		fs->devfd[i] = -1;
+		fs->devfd[i] = fs->devsb[i].lodgers = -1;
 	for (size_t i = 0; i < fs->devices.count; i++) {
 		const char *n = fs->devices.dev[i].name;
+
+		/* our own store, as root: each device gets a tmpfs of its own */
+		if (fs->store_mounted && !fs->devices.dev[i].ops->attach) {
+			ret = devsb_setup(fs, i);
+			if (ret) {
+				cdm_log(LOG_ERR, "store: device %s: %s", n,
+					strerror(-ret));
+				goto err_close;
+			}
+		}
 
 		/* sticky and world-writable, like /dev/shm; chmod may change it */
 		if (mkdirat(fs->root.fd, n, 01777) == 0) {
@@ -520,13 +714,34 @@ int cdm_store_open(struct cdm_fs *fs)
 			if (ret)
 				goto err_close;
 		}
-		fs->devfd[i] = openat(fs->root.fd, n,
-				      O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/*
+		 * A device with a tmpfs of its own is reached through that
+		 * tmpfs's mount, not the bind mount on <store>/<device>: a
+		 * rename between files/ and lodgers/ must stay in one mount.
+		 */
+		if (fs->devsb[i].own) {
+			char p[PATH_MAX];
+
+			snprintf(p, sizeof(p), STORE_DEVS "/%s/files", n);
+			fs->devfd[i] = openat(fs->root.fd, p, O_PATH | O_DIRECTORY |
+					      O_NOFOLLOW | O_CLOEXEC);
+		} else {
+			fs->devfd[i] = openat(fs->root.fd, n, O_PATH | O_DIRECTORY |
+					      O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (fs->devfd[i] < 0) {
 			ret = -errno;
 			cdm_log(LOG_ERR, "store: device directory %s: %s", n,
 				strerror(errno));
 			goto err_close;
+		}
+		if (fs->devsb[i].own) {
+			int err = cdm_inode_table_add_handles(&fs->table,
+							      fs->devfd[i]);
+
+			if (err && err != -EOPNOTSUPP)
+				cdm_log(LOG_NOTICE, "store: device %s: its files cannot be named by handle (%s): one fd per file",
+					n, strerror(-err));
 		}
 		ret = hold_device_dir(fs, (uint16_t)i);
 		if (ret)
@@ -535,6 +750,7 @@ int cdm_store_open(struct cdm_fs *fs)
 	return 0;
 err_close:
 	close_devfds(fs);
+	close_devsb(fs);
 	store_detach_devices(fs);
 	close(fs->root.fd);
 	fs->root.fd = -1;
@@ -551,6 +767,7 @@ err_unmount:
 void cdm_store_close(struct cdm_fs *fs)
 {
 	close_devfds(fs);
+	close_devsb(fs);
 	if (fs->root.fd >= 0)
 		close(fs->root.fd);
 	fs->root.fd = -1;

@@ -29,7 +29,7 @@ LAYERS = [
     ["migrate", "migrator"],    # moving a file's pages in the background
     ["placement"],              # placing files, setting policies
     ["perm", "caller"],         # permission rules, the caller's identity
-    ["stats", "datapath", "namespace", "rename", "health"],
+    ["stats", "datapath", "namespace", "rename", "health", "lodge"],
     ["entry"],                  # lookups and attributes the kernel caches
     ["create", "xattr"],        # new inodes; the user.cdm.* requests
     ["ops"],                    # the FUSE operations table

@@ -53,11 +53,38 @@ static void test_too_long(void **state)
 	assert_int_equal(cdm_store_escape_path("/", out, 1), -ENAMETOOLONG);
 }
 
+static void log_path(const char *in, const char *want)
+{
+	struct cdm_fs fs = { .store_path = "/run/cdmfs/mnt" };
+	char buf[256];
+
+	strcpy(buf, in);
+	cdm_store_log_path(&fs, buf);
+	assert_string_equal(buf, want);
+}
+
+/* A device's own tmpfs mount path is logged as the device directory's. */
+static void test_log_path(void **state)
+{
+	(void)state;
+	log_path("/run/cdmfs/mnt/.devs/node1/files/dir/f",
+		 "/run/cdmfs/mnt/node1/dir/f");
+	log_path("/run/cdmfs/mnt/.devs/node1/files", "/run/cdmfs/mnt/node1");
+	/* lodgers, other stores, look-alikes: as they are */
+	log_path("/run/cdmfs/mnt/.devs/node1/lodgers/12",
+		 "/run/cdmfs/mnt/.devs/node1/lodgers/12");
+	log_path("/run/cdmfs/mnt/.devs/node1/filesx/f",
+		 "/run/cdmfs/mnt/.devs/node1/filesx/f");
+	log_path("/run/cdmfs/other/.devs/node1/files/f",
+		 "/run/cdmfs/other/.devs/node1/files/f");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_log_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
