@@ -65,6 +65,7 @@ static char cdir[1024];	/* DIR/<case> */
 static char cdir2[1024];	/* DIR2/<case> */
 static bool is_root, on_fuse;
 static long pagesz;
+static const char *datapath = "passthrough";	/* -p */
 
 static int failures;		/* failed checks in the current case */
 static char skip_reason[256];
@@ -2524,7 +2525,7 @@ static void case_full_device(void)
 	static char blk[1 << 20];
 	long long freeb, wrote = 0, used;
 	struct statfs a, b;
-	int fd, fm;
+	int fd, fm, fg;
 	char *m;
 
 	OK(statfs(cdir, &a));
@@ -2553,6 +2554,11 @@ static void case_full_device(void)
 	close(fm);
 	OK(unlink(P("m")));
 
+	/*
+	 * made before the fill: cdmfs takes no new file on a full device
+	 * (an empty one would be all it could hold)
+	 */
+	fg = OK(open(P("g"), O_RDWR | O_CREAT, 0644));
 	/* fill it with write(): ENOSPC, not more than was free */
 	memset(blk, 'f', sizeof(blk));
 	fd = OK(open(P("f"), O_WRONLY | O_CREAT, 0644));
@@ -2573,11 +2579,19 @@ static void case_full_device(void)
 	TRUE(wrote >= freeb - (16 << 20));
 	OK(statfs(cdir, &b));
 	TRUE((long long)b.f_bavail * b.f_bsize < 1 << 20);
-	/* a fault that needs a new page: SIGBUS */
-	fm = OK(open(P("g"), O_RDWR | O_CREAT, 0644));
+	/*
+	 * a fault that needs a new page: SIGBUS.  Not through the daemon:
+	 * FUSE maps its own page cache there, and the full device shows at
+	 * writeback (an error syncfs would report later, to other cases)
+	 */
+	fm = fg;
 	OK(ftruncate(fm, 4 << 20));
-	m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fm, 0);
-	if (m != MAP_FAILED) {
+	m = strcmp(datapath, "daemon") ? mmap(NULL, 4 << 20,
+					      PROT_READ | PROT_WRITE,
+					      MAP_SHARED, fm, 0) : NULL;
+	if (!m) {
+		printf("#   daemon data path: no SIGBUS to expect from FUSE's page cache\n");
+	} else if (m != MAP_FAILED) {
 		int bus = 0;
 
 		for (long off = 0; off < 4 << 20; off += pagesz)
@@ -3437,7 +3451,6 @@ static const struct conf_case cases[] = {
  * and the cdmfs defects known and not fixed yet (-k), each naming its issue.
  */
 static char *limits_text, *defects_text;
-static const char *datapath = "passthrough";
 
 static const char *listed_in(const char *text, const char *name)
 {

@@ -63,9 +63,10 @@ umount_ref() {
 # DATAPATH is passthrough or daemon (-o nopassthrough)
 mount_cdmfs() {
 	local opts
-	mkdir -p "$WORK/mnt" "$WORK/store"
-	mount -t tmpfs -o mode=0755 cdmfs-conf-store "$WORK/store" || exit 1
-	opts="store=$WORK/store,sim=sim0:256M,sim=sim1:256M"
+	mkdir -p "$WORK/mnt"
+	# the daemon's own store: each device a tmpfs of its own, as a user
+	# gets it (4 KiB pages, as the reference)
+	opts="sim=sim0:256M,sim=sim1:256M,huge=never"
 	[ "$1" = daemon ] && opts="$opts,nopassthrough"
 	case ${CDMFS_TRANSPORT:-} in
 	io_uring) opts="$opts,io_uring=on" ;;
@@ -82,8 +83,10 @@ umount_cdmfs() {
 	cdm_daemon_stop
 	[ "$t_fail" = "$failed" ] ||
 		FAILED+=("$1: the daemon did not exit cleanly after the unmount")
-	mountpoint -q "$WORK/store" && umount "$WORK/store"
-	rm -rf "$WORK/store"
+	# a daemon that did not exit cleanly leaves its store mounted
+	local store
+	store=$(findmnt -rn -S cdmfs-store -o TARGET | grep -F "${WORK##*/}" | head -n1)
+	[ -n "$store" ] && umount -l "$(printf '%b' "$store")"
 }
 
 # finish: the summary; non-zero exit on any failure
