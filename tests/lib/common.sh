@@ -29,6 +29,7 @@
 #                              within 30 s and log no sanitizer report
 #   wait_migration FILE [SECONDS]  poll user.cdm.migration (backing off
 #                              50 -> 400 ms) until it is no longer running
+#   wait_for SECONDS CMD...    poll CMD until it succeeds
 #   writer_stop FILE PID       stop a tests/vm/stamper writer and check its
 #                              word and every page's last stamp
 
@@ -216,6 +217,20 @@ wait_migration() {
 	done
 	echo "wait_migration: $1 still says '$_t_m' after ${2:-60} s"
 	return 1
+}
+
+# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds
+# (0) or SECONDS passed (1, with COMMAND's last output)
+wait_for() {
+	_t_end=$(($(date +%s) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		if [ "$(date +%s)" -ge "$_t_end" ]; then
+			"$@"
+			return 1
+		fi
+		sleep 0.1
+	done
 }
 
 # writer_stop FILE PID: stop the stamper PID (tests/vm/stamper.c) that

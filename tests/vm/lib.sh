@@ -34,6 +34,16 @@ node_meminfo() {
 	sed -n "s/^Node $1 $2: *\([0-9]*\) kB/\1/p" "$node_sys/node$1/meminfo"
 }
 
+# device_room NODE DEVICE: what DEVICE (node NODE) of the mounted cdmfs can
+# still take, in kB: the node's MemFree, bounded by the room left in the
+# device's own tmpfs (7/8 of the node, so that a full device is ENOSPC
+# before the node runs out), by the kernel's statfs of it in the store
+device_room() {
+	_free=$(node_meminfo "$1" MemFree)
+	_room=$(df -k --output=avail "$CDM_STORE/$2" | tail -n1 | tr -d ' ')
+	echo $((_room < _free ? _room : _free))
+}
+
 # ---- page placement, as the kernel reports it ------------------------------
 
 # page_counts FILE NODE: "ON_NODE RESIDENT TOTAL" pages of FILE, from

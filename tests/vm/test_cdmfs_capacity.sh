@@ -1,14 +1,16 @@
 #!/bin/sh
 # A device that is nearly full says ENOSPC instead of letting the kernel
 # fail or OOM-kill: node2 (512 MiB) is filled with fallocate until ~40 MiB
-# stay free, then fallocate 100M, setfattr bind:node2 of a 64 MiB node1
+# of its room stay free (room: node2's MemFree, bounded by the device's
+# own tmpfs, 7/8 of the node), then fallocate 100M, setfattr bind:node2 of a 64 MiB node1
 # file, mv of it into node2/ and removing the bind:node1 of a 64 MiB node2/
 # file all fail with ENOSPC and change nothing (the file's pages stay on
 # node1, by move_pages; its policy stays); truncate -s 1G is a hole, as on
 # tmpfs, and allowed;
 # a fallocate that fits still works; df on node2/ is node2's
-# MemTotal/MemFree; no process was OOM-killed.  (dd writing past the free
-# memory through passthrough is not checked by the daemon: not tested.)
+# MemTotal and room; dd writing past the room through passthrough (which
+# the daemon never sees) gets ENOSPC from the device's tmpfs, a mapping
+# faulting past it SIGBUS; no process was OOM-killed.
 # shellcheck source=tests/vm/lib.sh
 . "$CDMFS_SRC/tests/vm/lib.sh"
 
@@ -35,9 +37,9 @@ dd if=/dev/urandom of="$MNT/node1/f" bs=1M count=64 status=none
 check_pages "node1/f, 64 MiB" "$MNT/node1/f" 1
 ino=$(stat -c %i "$MNT/node1/f")
 
-free=$(node_meminfo 2 MemFree)
+free=$(device_room 2 node2)
 fill=$((free - LEFT_MB * 1024))
-echo "     node2 MemTotal $(node_meminfo 2 MemTotal) kB, MemFree $free kB: fallocate ${fill} kB"
+echo "     node2 MemTotal $(node_meminfo 2 MemTotal) kB, MemFree $(node_meminfo 2 MemFree) kB, room $free kB: fallocate ${fill} kB"
 # fallocated pages are not uptodate: mincore (so pagenodes) does not see
 # them; the nodes' Shmem counters do
 s1=$(node_meminfo 1 Shmem) s2=$(node_meminfo 2 Shmem)
@@ -45,21 +47,21 @@ check "fallocate -l ${fill}KiB node2/fill (fits: the daemon lets it through)" \
 	fallocate -l "${fill}KiB" "$MNT/node2/fill"
 check_num "node2 Shmem grew by the fill (kB)" $(($(node_meminfo 2 Shmem) - s2)) -ge $((fill - 4096))
 check_num "node1 Shmem did not (kB)" $(($(node_meminfo 1 Shmem) - s1)) -le 4096
-free=$(node_meminfo 2 MemFree)
-echo "     node2 MemFree now $free kB"
-check_num "node2 has ~$LEFT_MB MiB free (kB)" "$free" -le $(((LEFT_MB + 8) * 1024))
-check_num "node2 has ~$LEFT_MB MiB free (kB)" "$free" -ge $(((LEFT_MB - 8) * 1024))
+free=$(device_room 2 node2)
+echo "     node2 room now $free kB"
+check_num "node2 has ~$LEFT_MB MiB of room (kB)" "$free" -le $(((LEFT_MB + 8) * 1024))
+check_num "node2 has ~$LEFT_MB MiB of room (kB)" "$free" -ge $(((LEFT_MB - 8) * 1024))
 
-# df: node2's MemTotal, and MemFree within what moves between the reads
-f0=$(node_meminfo 2 MemFree)
+# df: node2's MemTotal, and its room within what moves between the reads
+f0=$(device_room 2 node2)
 # shellcheck disable=SC2046 # two numbers
 set -- $(df -k --output=size,avail "$MNT/node2" | tail -n1)
-f1=$(node_meminfo 2 MemFree)
-echo "     df node2: size $1 kB avail $2 kB; node2 MemTotal $(node_meminfo 2 MemTotal) kB MemFree $f0..$f1 kB"
+f1=$(device_room 2 node2)
+echo "     df node2: size $1 kB avail $2 kB; node2 MemTotal $(node_meminfo 2 MemTotal) kB room $f0..$f1 kB"
 check_num "df node2 size = node2 MemTotal (kB)" "$1" -eq "$(node_meminfo 2 MemTotal)"
 lo=$((f0 < f1 ? f0 : f1)) hi=$((f0 > f1 ? f0 : f1))
-check_num "df node2 avail >= node2 MemFree - 2 MiB (kB)" "$2" -ge $((lo - 2048))
-check_num "df node2 avail <= node2 MemFree + 2 MiB (kB)" "$2" -le $((hi + 2048))
+check_num "df node2 avail >= node2 room - 2 MiB (kB)" "$2" -ge $((lo - 2048))
+check_num "df node2 avail <= node2 room + 2 MiB (kB)" "$2" -le $((hi + 2048))
 
 echo "     --- growth beyond node2's free memory"
 f0=$(node_meminfo 2 MemFree)
@@ -116,6 +118,27 @@ check "no migration ran (still: $mig)" \
 check_pages "node2/g after the refused removal" "$MNT/node2/g" 1
 check_num "node2 MemFree did not drop (kB before, after)" "$(node_meminfo 2 MemFree)" -ge $((f0 - 4096))
 rm -f "$MNT/node2/g"
+
+echo "     --- passthrough writes and faults past the room: the kernel's ENOSPC and SIGBUS"
+room=$(device_room 2 node2)
+refused "dd of $((room / 1024 + 64)) MiB into node2 with $((room / 1024)) MiB of room" \
+	dd if=/dev/zero of="$MNT/node2/dd" bs=1M count=$((room / 1024 + 64)) status=none
+b=$(($(stat -c %b "$MNT/node2/dd") / 2))
+check_num "node2/dd holds at most the room (kB)" "$b" -le $((room + 2048))
+check_pages "node2/dd" "$MNT/node2/dd" 2
+rm -f "$MNT/node2/dd"
+rc=0
+python3 -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+n = int(sys.argv[2]) << 20
+os.ftruncate(fd, n)
+m = mmap.mmap(fd, n)
+for off in range(0, n, 4096):
+    m[off] = 1
+' "$MNT/node2/map" $((room / 1024 + 64)) 2>/dev/null || rc=$?
+check "a mapping faulting past node2's room dies of SIGBUS (exit $rc, want 135)" test "$rc" = 135
+rm -f "$MNT/node2/map"
 
 oom1=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
 oomlog1=$(dmesg | grep -ci 'out of memory\|oom-kill\|invoked oom-killer')

@@ -2,7 +2,8 @@
 # mv of a file to another device directory migrates its memory while a
 # process keeps writing through a mapping it made before the mv: afterwards
 # every page is on the new node (move_pages; the writer's own numa_maps),
-# the inode is the same, the writer never got SIGBUS, every page holds the
+# the inode is the same, the file's data goes to the new device's own
+# tmpfs once the writer exited, the writer never got SIGBUS, every page holds the
 # last stamp the writer put there (read back with read(2)), and the writer
 # always read back its own previous stamp.  node1 -> node2, then back.  mv
 # returns before the pages have moved: the test waits for
@@ -21,7 +22,14 @@ cdm_mount
 dd if=/dev/zero of="$MNT/node1/f" bs=1M count=$SIZE_MB status=none
 check_pages "before any mv" "$MNT/node1/f" 1
 ino=$(stat -c %i "$MNT/node1/f")
-store_ino=$(stat -c %i "$CDM_STORE/node1/f")
+
+# stamps_all_equal FILE: every page of FILE still holds the last stamp the
+# stopped writer reported (stamper.out: "stamper: seq S next K ...")
+stamps_all_equal() {
+	# shellcheck disable=SC2046 # split on purpose
+	set -- "$1" $(cat stamper.out)
+	stamper --check "$1" "$4" "$6"
+}
 
 # move FROM TO: mv $MNT/FROM/f to $MNT/TO/f under a running stamper
 move() {
@@ -50,8 +58,18 @@ move() {
 	echo "     writer's numa_maps: $wline"
 	stop_writer "$MNT/node$to/f" "$to" $wpid "$wline" "after mv node$from -> node$to"
 	check "same inode after mv ($ino)" test "$(stat -c %i "$MNT/node$to/f")" = "$ino"
-	check "same backing inode in the store ($store_ino)" \
-		test "$(stat -c %i "$CDM_STORE/node$to/f")" = "$store_ino"
+	# each device is a tmpfs of its own: the file stayed in node$from's
+	# while mapped; with the writer gone its data goes to node$to's
+	check "its data went to node$to's own tmpfs once the writer exited" \
+		wait_for 20 sh -c "test \$(stat -c %s '$CDM_STORE/node$to/f') = $((SIZE_MB << 20))"
+	u=$(df -k --output=used "$CDM_STORE/node$to" | tail -n1 | tr -d ' ')
+	check_num "which now holds its $SIZE_MB MiB (df of that tmpfs, kB)" "$u" -ge $((SIZE_MB * 1024))
+	u=$(df -k --output=used "$CDM_STORE/node$from" | tail -n1 | tr -d ' ')
+	check_num "and node$from's holds nothing more (kB)" "$u" -le 4096
+	check "same inode after it went home ($ino)" test "$(stat -c %i "$MNT/node$to/f")" = "$ino"
+	check_pages "after it went home" "$MNT/node$to/f" "$to"
+	check "its content is the writer's last (every page's stamp)" \
+		stamps_all_equal "$MNT/node$to/f"
 	check_not "node$from/f is gone" test -e "$MNT/node$from/f"
 	# Shmem per node (per-CPU deltas may lag: allow 4 MiB)
 	g=$(($(node_meminfo "$to" Shmem) - s_to))
