@@ -80,7 +80,8 @@ trap cleanup EXIT
 OWN_STORE=
 own_store_cleanup() {
 	cleanup
-	[ -n "$OWN_STORE" ] && mountpoint -q "$OWN_STORE" && umount -l "$OWN_STORE"
+	[ -n "$OWN_STORE" ] && mountpoint -q "$OWN_STORE" &&
+		umount -l "$OWN_STORE" && rmdir "$OWN_STORE"
 }
 own_store_mount() {
 	local opts=$1

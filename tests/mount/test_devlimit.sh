@@ -114,6 +114,9 @@ settled() {
 	check "$1: home, $2/$4 holds every last stamp" mapw check "$MNT/$2/$4" "$(last_pass)"
 }
 
+# ino_is WHAT FILE INO: FILE's st_ino is INO (which must be one)
+ino_is() { eq "$1" "$(stat -c %i "$2" 2>&1)" "${3:-(no st_ino after the mv)}"; }
+
 # used_kb PATH: what PATH's filesystem has in use (statfs); avail_kb
 used_kb() { df -k --output=used "$1" | tail -n1 | tr -d ' '; }
 avail_kb() { df -k --output=avail "$1" | tail -n1 | tr -d ' '; }
@@ -134,13 +137,13 @@ charged() {
 	echo "$1 holds $to KiB (mark ${mark[$1]}), $2 $from KiB (mark ${mark[$2]})"
 	[ "$to" -ge $((mark[$1] + $3)) ] && [ "$from" -lt $((mark[$2] + $3 / 2)) ]
 }
-# unused DEV...: the devices hold no more than at the mark (statfs)
+# unused DEV...: the devices' tmpfs hold nothing (statfs)
 unused() {
 	local d u rc=0
 	for d; do
 		u=$(kused "$d")
-		echo "$d holds $u KiB (mark ${mark[$d]})"
-		[ "$u" -le "${mark[$d]}" ] || rc=1
+		echo "$d holds $u KiB"
+		[ "$u" = 0 ] || rc=1
 	done
 	return $rc
 }
@@ -229,14 +232,14 @@ case_mv_closed() {
 	touch -m -d @1600000000 "$2/gpu0/f"
 	want="640 4321 4322 1600000000 16777216"
 	check "$f" mv "$2/gpu0/f" "$2/cxl0/f"
-	ino=$(stat -c %i "$2/cxl0/f")
+	ino=$(stat -c %i "$2/cxl0/f" 2>/dev/null)
 	props() {
 		eq "$f: $1: mode uid gid mtime size" \
 			"$(stat -c '%a %u %g %Y %s' "$2/cxl0/f")" "$want"
 		eq "$f: $1: the user.* xattr" \
 			"$(getfattr --only-values -n user.devtest "$2/cxl0/f")" kept
 		check "$f: $1: content" sh -c "sha256sum <'$2/cxl0/f' | cmp -s - '$WORK/f.sum'"
-		eq "$f: $1: st_ino as right after the mv" "$(stat -c %i "$2/cxl0/f")" "$ino"
+		ino_is "$f: $1: st_ino as right after the mv" "$2/cxl0/f" "$ino"
 	}
 	props "at once" "$2"
 	if [ "$1" = cdmfs ]; then
@@ -269,16 +272,16 @@ case_mv_open() {
 	local w="$1: mv gpu0/w cxl0/w (mapped, written)" ino
 	mapped "$1" "$2" w
 	check "$w" mv "$2/gpu0/w" "$2/cxl0/w"
-	ino=$(stat -c %i "$2/cxl0/w")
+	ino=$(stat -c %i "$2/cxl0/w" 2>/dev/null)
 	sleep 1
 	if [ "$1" = cdmfs ]; then
 		check "$w: charged to gpu0 while mapped (statfs)" \
 			charged gpu0 cxl0 $((8 * MiB))
 	fi
-	eq "$w: st_ino while mapped" "$(stat -c %i "$2/cxl0/w")" "$ino"
+	ino_is "$w: st_ino while mapped" "$2/cxl0/w" "$ino"
 	mapw_stop "$w" "$2/cxl0/w"
 	[ "$1" = cdmfs ] && settled "$w" cxl0 gpu0 w
-	eq "$w: st_ino at the end" "$(stat -c %i "$2/cxl0/w")" "$ino"
+	ino_is "$w: st_ino at the end" "$2/cxl0/w" "$ino"
 	rm -f "$2/cxl0/w"
 }
 
@@ -292,7 +295,7 @@ case_edges() {
 	sleep 0.5
 	mapw_stop "$e" -
 	if [ "$1" = cdmfs ]; then
-		check "$e: after the writer, gpu0 and cxl0 hold what they held before it within 10 s (statfs)" \
+		check "$e: after the writer, gpu0 and cxl0 hold nothing within 10 s (statfs)" \
 			within 10 unused gpu0 cxl0
 		eq "$e: df gpu0 and cxl0 Used" "$(df -k --output=used "$MNT/gpu0" "$MNT/cxl0" | tail -n +2 | tr -d ' ' | tr '\n' ' ')" "0 0 "
 		df_true gpu0
@@ -302,17 +305,17 @@ case_edges() {
 	e="$1: mv gpu0/b cxl0/b, cxl0/b cxl0/b2, cxl0/b2 gpu0/b3 (mapped)"
 	mapped "$1" "$2" b
 	check "$e" sh -c "mv '$2/gpu0/b' '$2/cxl0/b' && mv '$2/cxl0/b' '$2/cxl0/b2' && mv '$2/cxl0/b2' '$2/gpu0/b3'"
-	ino=$(stat -c %i "$2/gpu0/b3")
+	ino=$(stat -c %i "$2/gpu0/b3" 2>/dev/null)
 	sleep 0.5
 	mapw_stop "$e" "$2/gpu0/b3"
 	[ "$1" = cdmfs ] && settled "$e" gpu0 cxl0 b3
-	eq "$e: st_ino stable" "$(stat -c %i "$2/gpu0/b3")" "$ino"
+	ino_is "$e: st_ino stable" "$2/gpu0/b3" "$ino"
 	rm -f "$2/gpu0/b3"
 
 	e="$1: ln cxl0/l cxl0/l2 (moved while mapped)"
 	mapped "$1" "$2" l
 	mv "$2/gpu0/l" "$2/cxl0/l"
-	ino=$(stat -c %i "$2/cxl0/l")
+	ino=$(stat -c %i "$2/cxl0/l" 2>/dev/null)
 	check "$e" ln "$2/cxl0/l" "$2/cxl0/l2"
 	eq "$e: one inode, two links" "$(stat -c '%i %h' "$2/cxl0/l" "$2/cxl0/l2" | sort -u)" "$ino 2"
 	sleep 0.5
@@ -324,8 +327,16 @@ case_edges() {
 		eq "$e: home, both names have two links (in the store too)" "$n" 2
 		eq "$e: home, one backing inode" "$(stat -c %i "$OWN_STORE/cxl0/l" "$OWN_STORE/cxl0/l2" 2>&1 | sort -u | wc -l)" 1
 	fi
-	eq "$e: st_ino stable" "$(stat -c %i "$2/cxl0/l2")" "$ino"
+	ino_is "$e: st_ino stable" "$2/cxl0/l2" "$ino"
 	rm -f "$2/cxl0/l" "$2/cxl0/l2"
+}
+
+# alive: stop here if the daemon died (every later check would only say so)
+alive() {
+	kill -0 "$DAEMON_PID" 2>/dev/null && return 0
+	not_ok "the daemon died; its log:"
+	sed 's/^/#   /' "$LOG"
+	finish
 }
 
 echo "# reference: tmpfs (gpu0 a tmpfs of 64M on one of 256M)"
@@ -359,10 +370,15 @@ eq "gpu0, cxl0 and host each have a filesystem of their own in the store (distin
 eq "gpu0's is 64 MiB (statfs, KiB)" \
 	"$(df -k --output=size "$OWN_STORE/gpu0" | tail -n1 | tr -d ' ')" 65536
 case_full cdmfs "$MNT" "$OWN_STORE"
+alive
 check "cdmfs: st_ino and d_ino" case_ino "$MNT"
+alive
 case_mv_closed cdmfs "$MNT"
+alive
 case_mv_open cdmfs "$MNT"
+alive
 case_edges cdmfs "$MNT"
+alive
 oom1=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
 eq "no OOM kill (/proc/vmstat oom_kill)" "$oom1" "$oom0"
 cdm_umount
