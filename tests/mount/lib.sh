@@ -71,3 +71,26 @@ cleanup() {
 	t_cleanup
 }
 trap cleanup EXIT
+
+# own_store_mount OPTS: mount with the store the daemon mounts for itself
+# (root, no -o store=: a tmpfs under /run/cdmfs, with whatever it mounts
+# inside), the data path's and transport's options added; OWN_STORE names
+# it.  The test's EXIT trap calls own_store_cleanup (instead of cleanup),
+# which also detaches what a failed test left of it.
+OWN_STORE=
+own_store_cleanup() {
+	cleanup
+	[ -n "$OWN_STORE" ] && mountpoint -q "$OWN_STORE" &&
+		umount -l "$OWN_STORE" && rmdir "$OWN_STORE"
+}
+own_store_mount() {
+	local opts=$1
+	[ "$CDMFS_DATAPATH" = daemon ] && opts="$opts,nopassthrough"
+	[ -n "$CDMFS_TRANSPORT_OPT" ] && opts="$opts,$CDMFS_TRANSPORT_OPT"
+	cdm_daemon_start "$MNT" -o "$opts"
+	DAEMON_PID=$CDM_PID
+	# the store's name ends in this test's WORK suffix; findmnt -r writes
+	# a '\' (the store's escaping) as \x5c, which %b undoes
+	OWN_STORE=$(printf '%b' "$(findmnt -rn -S cdmfs-store -o TARGET |
+		grep -F "${WORK##*.}" | head -n1)")
+}
