@@ -156,15 +156,21 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
 	struct cdm_placement pl;
 	struct cdm_policy p, before;
+	const char *why;
 	struct stat st;
 	ssize_t oldn;
 	int ret, fd, n;
 
 	if (dev == CDM_NO_DEVICE)
 		return -EPERM;		/* the root has no memory of its own */
-	ret = cdm_policy_parse(value, size, &fs->devices, &p);
-	if (ret)
+	ret = cdm_policy_parse_why(value, size, &fs->devices, &p, &why);
+	if (ret) {
+		/* the value as far as it is text, for the reader of the log */
+		cdm_log(LOG_NOTICE, "inode %llu: policy '%.*s' refused: %s",
+			(unsigned long long)inode->src_ino,
+			(int)strnlen(value, size < 96 ? size : 96), value, why);
 		return ret;
+	}
 	/* e.g. a region's pages for a file outside it: refuse, change nothing */
 	if (p.mode != CDM_POLICY_INHERIT &&
 	    (ret = cdm_placement_of(fs, &p, dev, &pl)))
