@@ -30,6 +30,11 @@
 #define PM_PRESENT (1ULL << 63)
 /* A file's runs older than this are rebuilt: its pages may have moved. */
 #define RUNS_MAX_AGE_MS 4000
+/*
+ * A file nobody asked about for this long is forgotten: its caller lost
+ * it without cdm_heat_forget() (deleted meanwhile).
+ */
+#define UNASKED_MS 60000
 
 /* A watched file, by backing inode. */
 struct watched {
@@ -38,6 +43,7 @@ struct watched {
 	struct cdm_heat_run *runs;	/* sorted by pa */
 	size_t n;
 	uint64_t built_ms;		/* when runs were read */
+	uint64_t asked_ms;		/* when its heat was last asked for */
 };
 
 /* The monitor; everything protected by lock. */
@@ -209,7 +215,8 @@ int cdm_heat_chunks(const struct cdm_heat_run *runs, size_t nruns,
 			j++;
 	}
 	for (size_t c = 0; c < nchunks; c++)
-		heat[c] = res[c] ? (uint32_t)(acc[c] * 100 / res[c]) : 0;
+		heat[c] = res[c] ? (uint32_t)(acc[c] * 100 / res[c]) :
+				   CDM_HEAT_NONE;
 	free(acc);
 	free(res);
 	return 0;
@@ -353,7 +360,8 @@ static int commit(void)
 		ret = 0;		/* nothing resident: keep what it has */
 		goto out;
 	}
-	if (!mon.running && (ret = setup_context()))
+	if (!mon.running &&
+	    ((ret = cdm_heat_probe("")) || (ret = setup_context())))
 		goto out;
 	if ((ret = put(CTX "/monitoring_attrs/nr_regions/max", "%zu",
 		       n * 2 > 1000 ? n * 2 : 1000)) ||
@@ -376,7 +384,7 @@ static int commit(void)
 	mon.dirty = false;
 out:
 	if (ret)
-		cdm_log(LOG_WARNING, "heat: cannot %s the DAMON monitor: %s",
+		cdm_log(LOG_DEBUG, "heat: cannot %s the DAMON monitor: %s",
 			mon.running ? "update" : "start", strerror(-ret));
 	free(r);
 	return ret;
@@ -484,6 +492,14 @@ int cdm_heat_file(int fd, uint64_t off, uint64_t chunk, size_t nchunks,
 	if (fstat(fd, &st))
 		return -errno;
 	pthread_mutex_lock(&mon.lock);
+	for (size_t i = 0; i < mon.nfiles;)
+		if (now_ms() - mon.file[i].asked_ms > UNASKED_MS) {
+			free(mon.file[i].runs);
+			mon.file[i] = mon.file[--mon.nfiles];
+			mon.dirty = true;
+		} else {
+			i++;
+		}
 	w = find(st.st_dev, st.st_ino);
 	if (!w) {
 		struct watched *nf = realloc(mon.file,
@@ -498,19 +514,19 @@ int cdm_heat_file(int fd, uint64_t off, uint64_t chunk, size_t nchunks,
 		*w = (struct watched){ .dev = st.st_dev, .ino = st.st_ino };
 		fresh = true;
 	}
-	if (fresh || now_ms() - w->built_ms > RUNS_MAX_AGE_MS) {
-		/*
-		 * Our populate marks the pages young once: one sample of the
-		 * next aggregation, well under a hot threshold.
-		 */
+	w->asked_ms = now_ms();
+	if (fresh) {
 		ret = rebuild(w, fd);
-		if (ret)
-			goto out;
+		if (!ret)
+			ret = commit();
+		if (!ret)
+			ret = -EAGAIN;	/* no aggregation of it yet */
+		goto out;
 	}
 	if (mon.dirty && (ret = commit()))
 		goto out;
-	if (fresh || !mon.running) {
-		ret = -EAGAIN;		/* no aggregation of it yet */
+	if (!mon.running) {
+		ret = -EAGAIN;		/* nothing resident to watch yet */
 		goto out;
 	}
 	/* one read serves every file of a decision period */
@@ -519,6 +535,14 @@ int cdm_heat_file(int fd, uint64_t off, uint64_t chunk, size_t nchunks,
 		goto out;
 	ret = cdm_heat_chunks(w->runs, w->n, mon.regs, mon.nregs, off, chunk,
 			      nchunks, heat);
+	/*
+	 * Then the runs, if old: the regions read matched the old ones, and
+	 * the next call finds an aggregation over the new.  Our populate
+	 * marks the pages young once: one sample, under any hot threshold.
+	 */
+	if (!ret && now_ms() - w->built_ms > RUNS_MAX_AGE_MS &&
+	    !(ret = rebuild(w, fd)))
+		ret = commit();
 out:
 	pthread_mutex_unlock(&mon.lock);
 	return ret;

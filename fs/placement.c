@@ -28,6 +28,7 @@
 #include "migrator.h"
 #include "placement.h"
 #include "policystore.h"
+#include "tiering.h"
 
 /*
  * Bind the future pages of backing object @fd of device @dev to @p, the
@@ -72,6 +73,22 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 	if (!regular)
 		return 0;
 	return apply(fs, &p, dev, fd, true);
+}
+
+/* Tiering hook: a regular file that follows @p from now on. */
+static void tier_if_tiered(struct cdm_fs *fs, struct cdm_inode *inode,
+			   const struct cdm_policy *p)
+{
+	if (p->mode == CDM_POLICY_TIERED)
+		cdm_tier_watch(fs, inode);
+}
+
+void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *inode)
+{
+	struct cdm_policy p;
+
+	if (!cdm_effective_policy(fs, inode, &p))
+		tier_if_tiered(fs, inode, &p);
 }
 
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
@@ -251,6 +268,7 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 				(uint64_t)st.st_blocks * 512);
 	if (ret)
 		goto err_restore;
+	tier_if_tiered(fs, inode, &p);
 	close(fd);
 	return 0;
 err_restore:

@@ -17,6 +17,11 @@
  */
 int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		  bool regular);
+/**
+ * New regular file @inode is in the table: a file that follows a tiered
+ * policy is handed to tiering.
+ */
+void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *inode);
 /** -ENOSPC if @inode's policy cannot take @bytes more. */
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes);

@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A chunk with nothing to tell: no byte of it seen in memory. */
+#define CDM_HEAT_NONE UINT32_MAX
+
 /* Physical bytes [pa, end) back the file's bytes from @off. */
 struct cdm_heat_run {
 	uint64_t pa, end, off;
@@ -39,7 +42,8 @@ int cdm_heat_runs(int fd, struct cdm_heat_run **runs, size_t *n);
  * Heat of the @nchunks chunks of @chunk bytes from file offset @off:
  * the byte-weighted mean nr_accesses of the regions that cover each
  * chunk's resident bytes, times 100 (so 150 = 1.5 samples of the
- * aggregation saw an access), 0 where nothing resident is seen.  @runs are
+ * aggregation saw an access), CDM_HEAT_NONE where no resident byte of
+ * the chunk is in a region (a hole, or pages newer than the runs).  @runs are
  * the file's (sorted by pa), @regs DAMON's (sorted, not overlapping).
  * Pure; -ENOMEM or 0.
  */
