@@ -357,7 +357,15 @@ static int commit(void)
 	if (ret)
 		return ret;
 	if (!n) {
-		ret = 0;		/* nothing resident: keep what it has */
+		/* nothing to watch: the kdamond costs nothing off */
+		if (mon.running) {
+			put(DAMON "/0/state", "off");
+			put(DAMON "/nr_kdamonds", "0");
+			mon.running = false;
+			cdm_log(LOG_INFO, "heat: DAMON monitor off, no tiered file resident");
+		}
+		mon.dirty = false;
+		ret = 0;
 		goto out;
 	}
 	if (!mon.running &&
@@ -561,6 +569,9 @@ void cdm_heat_forget(int fd)
 		free(w->runs);
 		*w = mon.file[--mon.nfiles];
 		mon.dirty = true;
+		/* now: with no file left, nobody calls again to stop it */
+		if (mon.running)
+			commit();
 	}
 	pthread_mutex_unlock(&mon.lock);
 }
