@@ -322,7 +322,6 @@ static int setup_context(void)
 		       mon.aggr_us)) ||
 	    (ret = put(CTX "/monitoring_attrs/intervals/update_us", "%u",
 		       mon.aggr_us * 10)) ||
-	    (ret = put(CTX "/monitoring_attrs/nr_regions/min", "10")) ||
 	    (ret = put(CTX "/targets/nr_targets", "1")) ||
 	    (ret = put(CTX "/schemes/nr_schemes", "1")) ||
 	    (ret = put(CTX "/schemes/0/action", "stat")))
@@ -349,8 +348,9 @@ static int setup_context(void)
 static int commit(void)
 {
 	struct cdm_heat_run *r;
+	uint64_t total = 0;
+	size_t n, min, max;
 	char path[256];
-	size_t n;
 	int ret;
 
 	ret = all_runs(&r, &n);
@@ -371,8 +371,18 @@ static int commit(void)
 	if (!mon.running &&
 	    ((ret = cdm_heat_probe("")) || (ret = setup_context())))
 		goto out;
-	if ((ret = put(CTX "/monitoring_attrs/nr_regions/max", "%zu",
-		       n * 2 > 1000 ? n * 2 : 1000)) ||
+	/*
+	 * DAMON merges no region past total / min_nr_regions: one per 2 MiB
+	 * chunk (up to 1000) keeps a window that moves inside a cold part
+	 * visible at once, instead of after many splits.
+	 */
+	for (size_t i = 0; i < n; i++)
+		total += r[i].end - r[i].pa;
+	min = total / (2 << 20);
+	min = min < 10 ? 10 : min > 1000 ? 1000 : min;
+	max = n * 2 > min * 2 ? n * 2 : min * 2;
+	if ((ret = put(CTX "/monitoring_attrs/nr_regions/min", "%zu", min)) ||
+	    (ret = put(CTX "/monitoring_attrs/nr_regions/max", "%zu", max)) ||
 	    (ret = put(CTX "/targets/0/regions/nr_regions", "%zu", n)))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -386,7 +396,7 @@ static int commit(void)
 	ret = put(DAMON "/0/state", mon.running ? "commit" : "on");
 	if (!ret && !mon.running) {
 		mon.running = true;
-		cdm_log(LOG_INFO, "heat: DAMON paddr monitor on, %zu runs, sample %u us, aggregation %u us",
+		cdm_log(LOG_NOTICE, "heat: DAMON paddr monitor on, %zu runs, sample %u us, aggregation %u us",
 			n, mon.sample_us, mon.aggr_us);
 	}
 	mon.dirty = false;
@@ -534,7 +544,11 @@ int cdm_heat_file(int fd, uint64_t off, uint64_t chunk, size_t nchunks,
 	if (mon.dirty && (ret = commit()))
 		goto out;
 	if (!mon.running) {
-		ret = -EAGAIN;		/* nothing resident to watch yet */
+		/* nothing was resident yet: look again, once a second */
+		if (now_ms() - w->built_ms >= 1000 && !(ret = rebuild(w, fd)))
+			ret = commit();
+		if (!ret)
+			ret = -EAGAIN;
 		goto out;
 	}
 	/* one read serves every file of a decision period */

@@ -158,10 +158,9 @@ static int resize_locked(struct tier_file *f, size_t n)
 	return 0;
 }
 
-/* Move chunk @i of @f (open as @fd, of device @dev) to @to. */
-static int move_chunk(struct cdm_fs *fs, struct tier_file *f, int fd,
-		      uint16_t dev, size_t i, uint16_t to,
-		      unsigned char *vec)
+/* Move chunk @i of the file open as @fd, of device @dev, to @to. */
+static int move_chunk(struct cdm_fs *fs, int fd, uint16_t dev, size_t i,
+		      uint16_t to, unsigned char *vec)
 {
 	const struct cdm_backend_ops *ops = fs->devices.dev[dev].ops;
 	struct cdm_placement pl;
@@ -254,7 +253,7 @@ static int tier_file(struct cdm_fs *fs, struct cdm_tiering *t,
 		goto out;
 	}
 	if (!f->stats)
-		cdm_log(LOG_INFO, "inode %llu: tiering %s,%s from access statistics",
+		cdm_log(LOG_NOTICE, "inode %llu: tiering %s,%s from access statistics",
 			(unsigned long long)f->inode->src_ino,
 			fs->devices.dev[f->fast].name,
 			fs->devices.dev[f->slow].name);
@@ -285,7 +284,7 @@ static int tier_file(struct cdm_fs *fs, struct cdm_tiering *t,
 				continue;
 			budget[tgt] -= budget[tgt] < CDM_TIER_CHUNK ?
 				       budget[tgt] : CDM_TIER_CHUNK;
-			ret = move_chunk(fs, f, fd, dev, i, tgt, vec);
+			ret = move_chunk(fs, fd, dev, i, tgt, vec);
 			if (ret && ret != -EIO) {
 				cdm_log(LOG_WARNING, "inode %llu: cannot move chunk %zu to %s: %s",
 					(unsigned long long)f->inode->src_ino,

@@ -23,21 +23,23 @@
  *	CPUs (1.5-2K entry second-level TLBs) cannot hold 8192 pages, so this
  *	models them; it costs the toucher little CPU.
  *
- *   heatprobe work [--share-cpu] FILE SIZE HOTLEN SECONDS OFF[,OFF...]
+ *   heatprobe work [--share-cpu] FILE SIZE HOTLEN SECONDS OFF[:SECS][,...]
  *	The workload of tests/vm/test_tiering.sh: open FILE (O_CREAT), make it
  *	SIZE bytes, map it MAP_SHARED and write a stamp (a 64-bit counter,
  *	unique per write) at the start of every page; print "ready"; then for
- *	each OFF in turn print "window K OFF" and for SECONDS keep writing
- *	new stamps to the pages of [OFF, OFF + HOTLEN).  At the end print
+ *	each OFF in turn print "window K OFF" and for SECONDS (or that
+ *	window's SECS, or until SIGUSR1) keep writing new stamps to
+ *	[OFF, OFF + HOTLEN).  At the end print
  *	    work pages_per_s N writes W
  *	    verify pages P lost L
  *	where lost counts pages whose stamp, read back with pread(2), is not
  *	the last one written (a write lost while a page moved).  Exit 1 if L.
  *
  *   heatprobe nodes FILE OFF LEN
- *	The NUMA node of each resident page of [OFF, OFF + LEN) of FILE, as
- *	move_pages(2) says: one line "node N COUNT" per node, "other COUNT"
- *	for pages it gave no node.  Holes are not touched.
+ *	The NUMA node of each resident page of FILE, as move_pages(2) says:
+ *	"node N COUNT" per node for the pages in [OFF, OFF + LEN), "rest N
+ *	COUNT" for the others, "other COUNT" for pages it gave no node.
+ *	Holes are not touched.
  *
  *   heatprobe runs FILE
  *	As root: map FILE MAP_SHARED read-only, find its resident pages with
@@ -87,12 +89,18 @@
 #define PM_PRESENT (1ULL << 63)
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, next;
 
 static void on_term(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	next = 1;
 }
 
 static void die(const char *what)
@@ -302,9 +310,10 @@ static int do_runs(const char *path)
 static int do_nodes(const char *path, uint64_t off, uint64_t len)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	unsigned long counts[64] = { 0 }, other = 0, n = 0;
-	uint64_t npages, first = off / pg, last;
+	unsigned long in[64] = { 0 }, out[64] = { 0 }, other = 0, n = 0;
+	uint64_t npages, first = off / pg, last = (off + len + pg - 1) / pg;
 	unsigned char *vec;
+	uint64_t *idx;
 	void **addrs;
 	int *status;
 	char *p;
@@ -313,28 +322,33 @@ static int do_nodes(const char *path, uint64_t off, uint64_t len)
 	p = map_resident(path, &npages, &vec, &fd);
 	if (!npages)
 		return 0;
-	last = (off + len + pg - 1) / pg;
-	if (last > npages)
-		last = npages;
-	addrs = malloc((last > first ? last - first : 1) * sizeof(*addrs));
-	status = malloc((last > first ? last - first : 1) * sizeof(*status));
-	if (!addrs || !status)
+	addrs = malloc(npages * sizeof(*addrs));
+	status = malloc(npages * sizeof(*status));
+	idx = malloc(npages * sizeof(*idx));
+	if (!addrs || !status || !idx)
 		die("malloc");
-	for (uint64_t i = first; i < last; i++)
-		if (vec[i] & 1)
+	for (uint64_t i = 0; i < npages; i++)
+		if (vec[i] & 1) {
+			idx[n] = i;
 			addrs[n++] = p + i * pg;
+		}
 	/* nodes NULL: where each page is */
 	if (n && syscall(SYS_move_pages, 0, n, addrs, NULL, status, 0) < 0)
 		die("move_pages");
 	for (unsigned long i = 0; i < n; i++) {
-		if (status[i] >= 0 && status[i] < 64)
-			counts[status[i]]++;
-		else
+		if (status[i] < 0 || status[i] >= 64)
 			other++;
+		else if (idx[i] >= first && idx[i] < last)
+			in[status[i]]++;
+		else
+			out[status[i]]++;
 	}
-	for (int i = 0; i < 64; i++)
-		if (counts[i])
-			printf("node %d %lu\n", i, counts[i]);
+	for (int i = 0; i < 64; i++) {
+		if (in[i])
+			printf("node %d %lu\n", i, in[i]);
+		if (out[i])
+			printf("rest %d %lu\n", i, out[i]);
+	}
 	if (other)
 		printf("other %lu\n", other);
 	return 0;
@@ -346,6 +360,7 @@ static int do_work(const char *path, uint64_t size, uint64_t hlen,
 	long pg = sysconf(_SC_PAGESIZE);
 	uint64_t npages = size / pg, seq = 0, lost = 0, *want;
 	struct sigaction sa = { .sa_handler = on_term };
+	struct sigaction su = { .sa_handler = on_usr1 };
 	pid_t yielder = 0;
 	double t0, t, busy = 0;
 	int fd, k = 0;
@@ -363,6 +378,7 @@ static int do_work(const char *path, uint64_t size, uint64_t hlen,
 	for (uint64_t i = 0; i < npages; i++)
 		*(volatile uint64_t *)(p + i * pg) = want[i] = ++seq;
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &su, NULL);
 	if (share)
 		yielder = share_cpu();
 	printf("ready\n");
@@ -371,6 +387,7 @@ static int do_work(const char *path, uint64_t size, uint64_t hlen,
 		char buf[32];
 		size_t l = strcspn(o, ",");
 		uint64_t hoff, first, last;
+		double wsecs;
 
 		if (l >= sizeof(buf)) {
 			fprintf(stderr, "heatprobe: bad offset list\n");
@@ -379,6 +396,9 @@ static int do_work(const char *path, uint64_t size, uint64_t hlen,
 		memcpy(buf, o, l);
 		buf[l] = '\0';
 		o += l + (o[l] == ',');
+		/* OFF:SECS: this window's own time */
+		wsecs = strchr(buf, ':') ? atof(strchr(buf, ':') + 1) : secs;
+		buf[strcspn(buf, ":")] = '\0';
 		hoff = size_arg(buf);
 		if (hoff + hlen > size) {
 			fprintf(stderr, "heatprobe: window outside the file\n");
@@ -389,11 +409,12 @@ static int do_work(const char *path, uint64_t size, uint64_t hlen,
 		printf("window %d %" PRIu64 "\n", k, hoff);
 		fflush(stdout);
 		t0 = now();
+		next = 0;
 		do {
 			for (uint64_t i = first; i < last; i++)
 				*(volatile uint64_t *)(p + i * pg) = want[i] = ++seq;
 			t = now();
-		} while (!stop && t - t0 < secs);
+		} while (!stop && !next && t - t0 < wsecs);
 		busy += t - t0;
 	}
 	if (yielder) {
@@ -498,7 +519,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "classify"))
 		return do_classify(argv[2], size_arg(argv[3]), size_arg(argv[4]));
 	fprintf(stderr, "usage: heatprobe touch [--share-cpu] FILE SIZE HOTOFF HOTLEN SECONDS\n"
-			"       heatprobe work [--share-cpu] FILE SIZE HOTLEN SECONDS OFF[,OFF...]\n"
+			"       heatprobe work [--share-cpu] FILE SIZE HOTLEN SECONDS OFF[:SECS][,...]\n"
 			"       heatprobe nodes FILE OFF LEN\n"
 			"       heatprobe runs FILE\n"
 			"       heatprobe classify RUNSFILE HOTOFF HOTLEN < REGIONS\n");
