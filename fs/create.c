@@ -230,7 +230,7 @@ int cdm_create_open(fuse_req_t req, struct cdm_inode *parent,
 	if (ret)
 		goto err_unlink;
 	if (created)
-		cdm_place_created(fs, cdm_inode_of(req, e->ino));
+		cdm_place_created(fs, parent, cdm_inode_of(req, e->ino));
 	cdm_inode_fd_put(parent, pfd);
 	*fdp = fd;
 	return 0;

@@ -83,11 +83,13 @@ static void tier_if_tiered(struct cdm_fs *fs, struct cdm_inode *inode,
 		cdm_tier_watch(fs, inode);
 }
 
-void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *inode)
+void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *parent,
+		       struct cdm_inode *inode)
 {
 	struct cdm_policy p;
 
-	if (!cdm_effective_policy(fs, inode, &p))
+	/* the parent's: cached when it has none, no getxattr per create */
+	if (cdm_own_policy(fs, parent, &p) >= 0)
 		tier_if_tiered(fs, inode, &p);
 }
 

@@ -18,10 +18,12 @@
 int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
 		  bool regular);
 /**
- * New regular file @inode is in the table: a file that follows a tiered
- * policy is handed to tiering.
+ * New regular file @inode, created in @parent, is in the table: a file
+ * that follows a tiered policy (its parent's, as cdm_place_new gave it)
+ * is handed to tiering.
  */
-void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *inode);
+void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *parent,
+		       struct cdm_inode *inode);
 /** -ENOSPC if @inode's policy cannot take @bytes more. */
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes);

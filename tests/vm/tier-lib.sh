@@ -1,6 +1,8 @@
 # The tiering workload and the kernel's view of where its window is, for
 # tests/vm/test_tiering.sh and bench/guest-tier.  Source it; it uses F (the
-# file), SIZE, HLEN, W (a work directory) and WPID (the workload's pid).
+# file), SIZE, HLEN, W (a work directory) and WPID (the workload's pid),
+# and sets report, ok and lat for the script that sources it.
+# shellcheck disable=SC2034
 
 # pages_on FILE OFF LEN NODE: pages of [OFF, OFF+LEN) of FILE on NODE,
 # from the kernel (move_pages per page)
