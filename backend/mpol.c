@@ -91,6 +91,9 @@ int cdm_mpol_residency(const struct cdm_policy *p,
 		return -ENOMEM;
 	ret = cdm_page_nodes(fd, pages, &other);
 	cdm_policy_mempolicy(p, devs, &mode, &nodes);
+	/* tiered: binds FAST but SLOW is as much its place */
+	if (p->mode == CDM_POLICY_TIERED)
+		cdm_policy_nodes(p, devs, &nodes);
 	r->drift = 0;
 	for (int n = 0; !ret && n < CDM_MAX_NODES; n++) {
 		int d;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cdmfs/backend.h"
+#include "cdmfs/heat.h"
 #include "cdmfs/log.h"
 
 #define NODE_DIR "/sys/devices/system/node"
@@ -423,6 +424,17 @@ static int numa_usage(const char *sysroot, const struct cdm_device *dev,
 	return 0;
 }
 
+/* DAMON paddr over the file's frames (heat.c) */
+static int numa_heat(int fd, uint64_t off, uint64_t chunk, size_t nchunks,
+		     uint32_t *heat)
+{
+	if (!nchunks) {
+		cdm_heat_forget(fd);
+		return 0;
+	}
+	return cdm_heat_file(fd, off, chunk, nchunks, heat);
+}
+
 const struct cdm_backend_ops cdm_numa_ops = {
 	.name = "numa",
 	.probe = numa_probe,
@@ -431,4 +443,5 @@ const struct cdm_backend_ops cdm_numa_ops = {
 	.bind = cdm_mpol_bind,
 	.move = cdm_mpol_move,
 	.residency = cdm_mpol_residency,
+	.heat = numa_heat,
 };

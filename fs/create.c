@@ -22,6 +22,7 @@
 #include "fs.h"
 #include "namespace.h"
 #include "placement.h"
+#include "req.h"
 
 /* Give a new inode its parent's policy and bind a new file's memory. */
 static int place_new(struct cdm_fs *fs, struct cdm_inode *parent,
@@ -228,6 +229,8 @@ int cdm_create_open(fuse_req_t req, struct cdm_inode *parent,
 	ret = cdm_entry_lookup(fs, parent, name, e);
 	if (ret)
 		goto err_unlink;
+	if (created)
+		cdm_place_created(fs, parent, cdm_inode_of(req, e->ino));
 	cdm_inode_fd_put(parent, pfd);
 	*fdp = fd;
 	return 0;

@@ -157,6 +157,8 @@ struct cdm_fs {
 	/* each device directory's own policy, cached (policystore.c) */
 	pthread_mutex_t devpol_lock;
 	struct cdm_devpolicy *devpol;	/* protected by devpol_lock */
+	/* automatic tiering of tiered files (tiering.c); NULL before init */
+	struct cdm_tiering *tiering;
 };
 
 static inline void cdm_stat_inc(struct cdm_fs *fs, enum cdm_stat s)

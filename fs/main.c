@@ -25,6 +25,7 @@
 #include "options.h"
 #include "policystore.h"
 #include "store.h"
+#include "tiering.h"
 
 static void usage(FILE *f)
 {
@@ -49,6 +50,8 @@ static void usage(FILE *f)
 	      "  -o attr_timeout=SEC    name and attribute cache time (default 86400)\n"
 	      "  -o migrate_batch=SIZE  bytes a migration moves at a time (default 2M)\n"
 	      "  -o migrate_turn=MS     a file's turn of a migration worker (default 100)\n"
+	      "  -o tier_rate=SIZE      bytes/s tiering moves per device (default 64M)\n"
+	      "  -o tier_period=MS      tiering's decision period (default 2000)\n"
 	      "  -o reserve             allocate what a truncate adds, at the truncate\n"
 	      "  -o suid, -o dev        honour set-uid files, device nodes (root only;\n"
 	      "                         the default is nosuid,nodev)\n"
@@ -437,6 +440,8 @@ int main(int argc, char **argv)
 
 	/* after fuse_daemonize: its fork keeps no threads */
 	cdm_migrator_init(&fs);
+	if ((ret = cdm_tiering_init(&fs)))
+		cdm_log(LOG_WARNING, "no tiering: %s", strerror(-ret));
 	ret = cdm_health_start(&fs);
 	if (ret)
 		cdm_log(LOG_WARNING, "cannot watch device health: %s", strerror(-ret));
@@ -458,6 +463,7 @@ int main(int argc, char **argv)
 		ret = 0;
 err_unmount:
 	cdm_health_stop(&fs);
+	cdm_tiering_stop(&fs);
 	cdm_migrator_stop(&fs);
 	fuse_session_unmount(se);
 err_signals:

@@ -191,6 +191,25 @@ static int parse_one(struct cdm_options *o, char *opt, char *err,
 				    "migrate_batch=%s: expected a size from 4K to 1G in whole 4K pages (e.g. 2M)", v);
 		return 0;
 	}
+	if (!strcmp(opt, "tier_rate")) {
+		if (cdm_parse_size(v, &o->tier_rate) || o->tier_rate < 4096)
+			return fail(err, errlen,
+				    "tier_rate=%s: expected bytes per second per device, at least 4K (e.g. 64M)", v);
+		return 0;
+	}
+	if (!strcmp(opt, "tier_period")) {
+		char *end;
+		unsigned long ms;
+
+		errno = 0;
+		ms = strtoul(v, &end, 10);
+		if (errno || end == v || *end || *v == '-' || ms < 100 ||
+		    ms > 600000)
+			return fail(err, errlen,
+				    "tier_period=%s: expected milliseconds from 100 to 600000", v);
+		o->tier_period_ms = (unsigned int)ms;
+		return 0;
+	}
 	if (!strcmp(opt, "migrate_turn")) {
 		char *end;
 		unsigned long ms;
@@ -254,6 +273,8 @@ int cdm_options_parse(int argc, char **argv, struct cdm_options *o,
 	o->attr_timeout = CDM_ATTR_TIMEOUT_DEFAULT;
 	o->migrate_batch = CDM_MIGRATE_BATCH_DEFAULT;
 	o->migrate_turn_ms = CDM_MIGRATE_TURN_DEFAULT;
+	o->tier_rate = CDM_TIER_RATE_DEFAULT;
+	o->tier_period_ms = CDM_TIER_PERIOD_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 

@@ -24,6 +24,15 @@
 #define CDM_MIGRATE_TURN_DEFAULT 100
 
 /*
+ * Tiering (fs/tiering.c): bytes per second the moves of tiered files may
+ * take per device, and the decision period, unless -o tier_rate= and
+ * -o tier_period= say otherwise.  A flapping workload then costs bounded
+ * bandwidth; 2 s is 5 DAMON aggregations of 400 ms.
+ */
+#define CDM_TIER_RATE_DEFAULT (64ULL << 20)
+#define CDM_TIER_PERIOD_DEFAULT 2000
+
+/*
  * Seconds the kernel may cache names and attributes unless
  * -o attr_timeout= says otherwise.  The daemon is the only writer of its
  * store and drops what it changes itself (cdm_inval_attr), so the cache
@@ -52,6 +61,8 @@ struct cdm_options {
 	double attr_timeout;
 	uint64_t migrate_batch;		/* bytes, whole 4K pages */
 	unsigned int migrate_turn_ms;	/* a file's turn of a worker */
+	uint64_t tier_rate;		/* bytes/s moved per device by tiering */
+	unsigned int tier_period_ms;	/* tiering's decision period */
 	/* allocate what a truncate adds, so faults never find a device full */
 	bool reserve;
 	bool foreground, debug, nopassthrough, keep_store, no_host;

@@ -28,6 +28,7 @@
 #include "migrator.h"
 #include "placement.h"
 #include "policystore.h"
+#include "tiering.h"
 
 /*
  * Bind the future pages of backing object @fd of device @dev to @p, the
@@ -80,6 +81,24 @@ int cdm_place_file(struct cdm_fs *fs, struct cdm_inode *inode, int fd)
 	int ret = cdm_effective_policy(fs, inode, &p);
 
 	return ret ? ret : apply(fs, &p, inode->dev, fd, true);
+}
+
+/* Tiering hook: a regular file that follows @p from now on. */
+static void tier_if_tiered(struct cdm_fs *fs, struct cdm_inode *inode,
+			   const struct cdm_policy *p)
+{
+	if (p->mode == CDM_POLICY_TIERED)
+		cdm_tier_watch(fs, inode);
+}
+
+void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *parent,
+		       struct cdm_inode *inode)
+{
+	struct cdm_policy p;
+
+	/* the parent's: cached when it has none, no getxattr per create */
+	if (cdm_own_policy(fs, parent, &p) >= 0)
+		tier_if_tiered(fs, inode, &p);
 }
 
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
@@ -164,15 +183,21 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 	uint16_t dev = inode->dev;	/* once: a rename may change it */
 	struct cdm_placement pl;
 	struct cdm_policy p, before;
+	const char *why;
 	struct stat st;
 	ssize_t oldn;
 	int ret, fd, n;
 
 	if (dev == CDM_NO_DEVICE)
 		return -EPERM;		/* the root has no memory of its own */
-	ret = cdm_policy_parse(value, size, &fs->devices, &p);
-	if (ret)
+	ret = cdm_policy_parse_why(value, size, &fs->devices, &p, &why);
+	if (ret) {
+		/* the value as far as it is text, for the reader of the log */
+		cdm_log(LOG_NOTICE, "inode %llu: policy '%.*s' refused: %s",
+			(unsigned long long)inode->src_ino,
+			(int)strnlen(value, size < 96 ? size : 96), value, why);
 		return ret;
+	}
 	/* e.g. a region's pages for a file outside it: refuse, change nothing */
 	if (p.mode != CDM_POLICY_INHERIT &&
 	    (ret = cdm_placement_of(fs, &p, dev, &pl)))
@@ -253,6 +278,7 @@ static int set_policy_at(struct cdm_fs *fs, struct cdm_inode *inode, int ifd,
 				(uint64_t)st.st_blocks * 512);
 	if (ret)
 		goto err_restore;
+	tier_if_tiered(fs, inode, &p);
 	close(fd);
 	return 0;
 err_restore:

@@ -23,6 +23,13 @@ int cdm_place_new(struct cdm_fs *fs, struct cdm_inode *parent, int fd,
  * device's tmpfs (lodge.c).  0 or -errno.
  */
 int cdm_place_file(struct cdm_fs *fs, struct cdm_inode *inode, int fd);
+/**
+ * New regular file @inode, created in @parent, is in the table: a file
+ * that follows a tiered policy (its parent's, as cdm_place_new gave it)
+ * is handed to tiering.
+ */
+void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *parent,
+		       struct cdm_inode *inode);
 /** -ENOSPC if @inode's policy cannot take @bytes more. */
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes);

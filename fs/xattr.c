@@ -19,6 +19,7 @@
 #include "placement.h"
 #include "req.h"
 #include "stats.h"
+#include "tiering.h"
 #include "xattr.h"
 
 static bool is_regular(struct cdm_fs *fs, struct cdm_inode *inode)
@@ -72,6 +73,8 @@ static char *computed_value(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return cdm_residency_value(fs, inode, true);
 	if (!strcmp(name, CDM_XATTR_MIGRATION))
 		return cdm_migration_value(inode);
+	if (!strcmp(name, CDM_XATTR_HEAT))
+		return cdm_heat_value(fs, inode);
 	if (!strcmp(name, CDM_XATTR_DATAPATH)) {
 		uint8_t dp;
 
@@ -93,6 +96,7 @@ static bool is_computed(const char *name)
 	static const char *const names[] = {
 		CDM_XATTR_DATAPATH, CDM_XATTR_DEVICES, CDM_XATTR_STATS,
 		CDM_XATTR_RESIDENCY, CDM_XATTR_MIGRATION, CDM_XATTR_DRIFT,
+		CDM_XATTR_HEAT,
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

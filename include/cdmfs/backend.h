@@ -156,6 +156,18 @@ struct cdm_backend_ops {
 		      enum cdm_health_state *state, uint64_t *lost);
 	/** Bytes of backing file @fd a failed device took.  Optional. */
 	int (*lost)(int fd, uint64_t *bytes);
+	/**
+	 * Access statistics from the kernel (or the device) for tiering:
+	 * the heat of the @nchunks chunks of @chunk bytes from @off of
+	 * backing file @fd into @heat, 100 per sample of an aggregation
+	 * interval that saw an access (include/cdmfs/heat.h).  The first
+	 * call starts watching the file and may be -EAGAIN (no statistics
+	 * yet); @nchunks 0 stops watching it.  Optional: NULL for devices
+	 * with no placement to tier (sim); the helper module's per-region
+	 * statistics (an ioctl) are not written yet.
+	 */
+	int (*heat)(int fd, uint64_t off, uint64_t chunk, size_t nchunks,
+		    uint32_t *heat);
 };
 
 /** Growable array of devices; names are unique. */

@@ -35,6 +35,12 @@
 /** On a regular file: bytes resident outside its policy's devices, e.g.
  * moved by kernel tiering. Read-only. */
 #define CDM_XATTR_DRIFT CDM_XATTR_PREFIX "drift"
+/** On a regular file that tiering watches (tiered:FAST,SLOW, statistics
+ * seen): "FAST hot=B warm=B cold=B; SLOW hot=B warm=B cold=B; promoted=B
+ * demoted=B", bytes of the file's 2 MiB chunks by where tiering put them
+ * and how warm the last periods found them (chunks never seen in memory
+ * not counted), and bytes it moved.  ENODATA otherwise.  Read-only. */
+#define CDM_XATTR_HEAT CDM_XATTR_PREFIX "heat"
 
 /* Kept on the backing inode while a migration of the file is due (from
  * its start until it ends, not when the daemon stops it at exit or dies):

@@ -33,6 +33,14 @@ for v in "" "bind" "bind:" "bind:gpu0,cxl0" "tier:gpu0" "interleave:gpu0,gpu0" "
 done
 expect_fail "No such device" "unknown device is ENODEV" setfattr -n user.cdm.policy -v bind:node9 gpu0/f
 expect_fail "not permitted" "no policy on the root" setfattr -n user.cdm.policy -v bind:gpu0 "$MNT"
+# tiered needs two NUMA tiers: simulated devices have no placement to tier
+for v in "tiered:gpu0,cxl0" "tiered:cxl0,cxl0" "tiered:gpu0,node9" "tiered:gpu0,cxl0,budget=0"; do
+	expect_fail "Invalid argument" "'$v' is EINVAL" setfattr -n user.cdm.policy -v "$v" gpu0/f
+done
+check "the log says why a tiered policy was refused" \
+	grep -q "policy 'tiered:gpu0,cxl0' refused: a tiered device must be a NUMA node" "$LOG"
+check "and names FAST = SLOW" grep -q "policy 'tiered:cxl0,cxl0' refused: FAST and SLOW are the same device" "$LOG"
+expect_fail "Invalid argument" "nor on a directory" setfattr -n user.cdm.policy -v tiered:gpu0,cxl0 gpu0
 eq "policy unchanged after bad input" "$(get policy gpu0/f)" "bind:cxl0"
 eq "residency unchanged after bad input" "$(get residency gpu0/f)" "cxl0=8388608"
 for a in residency migration drift datapath; do

@@ -27,6 +27,7 @@ LAYERS = [
     ["policystore"],            # which policy a file follows
     ["capacity"],               # what devices hold and have free
     ["migrate", "migrator"],    # moving a file's pages in the background
+    ["tiering"],                # hot chunks to FAST, cold to SLOW
     ["placement"],              # placing files, setting policies
     ["perm", "caller"],         # permission rules, the caller's identity
     ["stats", "datapath", "namespace", "rename", "health", "lodge"],

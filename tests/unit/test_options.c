@@ -92,6 +92,24 @@ static void test_migrate_batch_reserve(void **state)
 		assert_int_not_equal(parse(ARGV("-o", w(opt), "/m"), 3, &o, err), 0);
 		assert_non_null(strstr(err, "migrate_turn="));
 	}
+	/* tiering: bytes per second per device, the decision period */
+	assert_int_equal(parse(ARGV("-o", w("tier_rate=16M,tier_period=500"),
+				    "/m"), 3, &o, err), 0);
+	assert_true(o.tier_rate == 16 << 20);
+	assert_int_equal(o.tier_period_ms, 500);
+	cdm_options_free(&o);
+	assert_int_equal(parse(ARGV("/m"), 1, &o, err), 0);
+	assert_true(o.tier_rate == CDM_TIER_RATE_DEFAULT);
+	assert_int_equal(o.tier_period_ms, CDM_TIER_PERIOD_DEFAULT);
+	cdm_options_free(&o);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const bad[] = { "tier_rate=0", "tier_rate=1x",
+						   "tier_period=99", "tier_period=" };
+
+		err[0] = '\0';
+		assert_int_not_equal(parse(ARGV("-o", w(bad[i]), "/m"), 3, &o, err), 0);
+		assert_non_null(strstr(err, "tier_"));
+	}
 }
 
 static void test_mount_style(void **state)

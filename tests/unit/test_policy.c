@@ -109,6 +109,72 @@ static void test_bad(void **state)
 	assert_int_equal(parse("bind:averyveryveryverylongdevicenameover31", &p), -EINVAL);
 }
 
+static void test_tiered(void **state)
+{
+	static const char *const bad[] = {
+		"tiered:node1", "tiered:node1,node1", "tiered:node1,node9",
+		"tiered:node9,node1", "tiered:node1,gpu0", "tiered:gpu0,node1",
+		"tiered:node1,node2,host", "tiered:node1,node2,budget=",
+		"tiered:node1,node2,budget=0", "tiered:node1,node2,budget=0%",
+		"tiered:node1,node2,budget=101%", "tiered:node1,node2,budget=%",
+		"tiered:node1,node2,budget=5K%", "tiered:node1,node2,budget=-1",
+		"tiered:node1,node2,budget=1M,budget=2M", "tiered:node1,node2,",
+		"tiered:node1,node2,budget=1M,", "tiered:node1,node2,Budget=1M",
+		"tiered:node1,cdm0",
+	};
+	struct cdm_nodemask m;
+	struct cdm_policy p;
+	const char *why;
+	int mode;
+
+	roundtrip("tiered:node1,node2", "tiered:node1,node2");
+	roundtrip("tiered:node2,host", "tiered:node2,host");
+	roundtrip("tiered:node1,node2,budget=64M", "tiered:node1,node2,budget=64M");
+	roundtrip("tiered:node1,node2,budget=1048576", "tiered:node1,node2,budget=1M");
+	roundtrip("tiered:node1,node2,budget=1000", "tiered:node1,node2,budget=1000");
+	roundtrip("tiered:node1,node2,budget=25%\n", "tiered:node1,node2,budget=25%");
+	roundtrip("tiered:node1,node2,budget=100%", "tiered:node1,node2,budget=100%");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p.mode = CDM_POLICY_BIND;
+		/* tiered is refused as a whole: EINVAL, even for no such device */
+		if (cdm_policy_parse_why(bad[i], strlen(bad[i]), &devs, &p,
+					 &why) != -EINVAL)
+			fail_msg("'%s' was not rejected with EINVAL", bad[i]);
+		assert_non_null(why);
+		assert_int_equal(p.mode, CDM_POLICY_BIND);
+	}
+	assert_int_equal(cdm_policy_parse_why("tiered:node2,node2", 18, &devs,
+					      &p, &why), -EINVAL);
+	assert_string_equal(why, "FAST and SLOW are the same device");
+	assert_int_equal(cdm_policy_parse_why("tiered:node2,gpu0", 17, &devs,
+					      &p, &why), -EINVAL);
+	assert_non_null(strstr(why, "no placement"));
+	assert_int_equal(cdm_policy_parse_why("tiered:node2,nodeX", 18, &devs,
+					      &p, &why), -EINVAL);
+	assert_string_equal(why, "no such device");
+
+	/* new pages start on FAST and fall back: preferred FAST */
+	assert_int_equal(parse("tiered:node2,node1", &p), 0);
+	assert_int_equal(p.mode, CDM_POLICY_TIERED);
+	assert_int_equal(p.dev[0], 2);
+	assert_int_equal(p.dev[1], 1);
+	cdm_policy_mempolicy(&p, &devs, &mode, &m);
+	assert_int_equal(mode, MPOL_PREFERRED);
+	assert_true(cdm_nodemask_test(&m, 2));
+	assert_false(cdm_nodemask_test(&m, 1));
+	cdm_policy_nodes(&p, &devs, &m);
+	assert_true(cdm_nodemask_test(&m, 1) && cdm_nodemask_test(&m, 2));
+	assert_false(cdm_nodemask_test(&m, 0));
+
+	/* the budget: bytes, a share of FAST, or all of it */
+	assert_true(cdm_policy_budget(&p, 1 << 30) == UINT64_MAX);
+	assert_int_equal(parse("tiered:node2,node1,budget=64M", &p), 0);
+	assert_true(cdm_policy_budget(&p, 1 << 30) == 64 << 20);
+	assert_int_equal(parse("tiered:node2,node1,budget=25%", &p), 0);
+	assert_true(cdm_policy_budget(&p, 1 << 30) == 256 << 20);
+	assert_true(cdm_policy_budget(&p, 0) == UINT64_MAX);
+}
+
 static void test_too_many(void **state)
 {
 	char s[1024] = "interleave:host";
@@ -198,6 +264,13 @@ static void test_placement(void **state)
 	assert_int_equal(place("bind:gpu0", 4, &pl), 0);
 	assert_int_equal(pl.nid, -1);
 
+	/* tiered: preferred FAST for a file of a node; never a region's */
+	assert_int_equal(place("tiered:node2,node1", 1, &pl), 0);
+	assert_int_equal(pl.mode, MPOL_PREFERRED);
+	assert_true(cdm_nodemask_test(&pl.nodes, 2));
+	assert_false(cdm_nodemask_test(&pl.nodes, 1));
+	assert_int_equal(place("tiered:node2,node1", 4, &pl), -EINVAL);
+
 	/* what the module cannot do */
 	assert_int_equal(place("bind:cdm1", 4, &pl), -EINVAL);
 	assert_int_equal(place("interleave:cdm0,node1", 4, &pl), -EINVAL);
@@ -209,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_tiered),
 		cmocka_unit_test(test_too_many),
 		cmocka_unit_test(test_mempolicy),
 		cmocka_unit_test(test_placement),
