@@ -30,6 +30,7 @@
 #include "lodge.h"
 #include "namespace.h"
 #include "ops.h"
+#include "placement.h"
 #include "rename.h"
 #include "store.h"
 #include "req.h"
@@ -337,6 +338,7 @@ static void cdm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	cdm_place_opened(fs, inode);
 	if (ret > 0 && fs->se)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	/* on failure the kernel has no open file (and req is freed): undo */

@@ -101,6 +101,21 @@ void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *parent,
 		tier_if_tiered(fs, inode, &p);
 }
 
+void cdm_place_opened(struct cdm_fs *fs, struct cdm_inode *inode)
+{
+	struct cdm_policy p;
+
+	/*
+	 * A file tiered before this daemon started (or before the kernel
+	 * forgot its inode) is watched again from its first open; the
+	 * policy is cached for files without one of their own
+	 */
+	if (!fs->tiering || cdm_tier_watching(fs, inode))
+		return;
+	if (!cdm_effective_policy(fs, inode, &p))
+		tier_if_tiered(fs, inode, &p);
+}
+
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes)
 {

@@ -30,6 +30,11 @@ int cdm_place_file(struct cdm_fs *fs, struct cdm_inode *inode, int fd);
  */
 void cdm_place_created(struct cdm_fs *fs, struct cdm_inode *parent,
 		       struct cdm_inode *inode);
+/**
+ * Regular file @inode was opened: one that follows a tiered policy and is
+ * not watched yet (tiered before this daemon started) is handed to tiering.
+ */
+void cdm_place_opened(struct cdm_fs *fs, struct cdm_inode *inode);
 /** -ENOSPC if @inode's policy cannot take @bytes more. */
 int cdm_check_space(struct cdm_fs *fs, struct cdm_inode *inode,
 		    uint64_t bytes);

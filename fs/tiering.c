@@ -427,6 +427,20 @@ void cdm_tiering_stop(struct cdm_fs *fs)
 	fs->tiering = NULL;
 }
 
+bool cdm_tier_watching(struct cdm_fs *fs, struct cdm_inode *inode)
+{
+	struct cdm_tiering *t = fs->tiering;
+	bool found = false;
+
+	if (!t)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	for (struct tier_file *f = t->files; f && !found; f = f->next)
+		found = f->inode == inode && !f->gone;
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 void cdm_tier_watch(struct cdm_fs *fs, struct cdm_inode *inode)
 {
 	struct cdm_tiering *t = fs->tiering;

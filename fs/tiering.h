@@ -8,6 +8,7 @@
 #ifndef CDMFS_FS_TIERING_H
 #define CDMFS_FS_TIERING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,8 @@ size_t cdm_tier_decide(struct cdm_tier_chunk *c, size_t n,
 int cdm_tiering_init(struct cdm_fs *fs);
 /** Stop the thread, forget every file.  Before the inode table goes. */
 void cdm_tiering_stop(struct cdm_fs *fs);
+/** Is @inode one tiering watches? */
+bool cdm_tier_watching(struct cdm_fs *fs, struct cdm_inode *inode);
 /**
  * Regular file @inode follows a tiered policy from now on (set, or
  * created in a tiered directory): watch it, all of it on FAST as the
