@@ -144,6 +144,8 @@ oom1=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)
 oomlog1=$(dmesg | grep -ci 'out of memory\|oom-kill\|invoked oom-killer')
 check_num "no OOM kill (/proc/vmstat oom_kill before, after)" "$oom1" -eq "$oom0"
 check_num "no OOM report in dmesg (lines before, after)" "$oomlog1" -eq "$oomlog0"
+[ "$oomlog1" -eq "$oomlog0" ] ||
+	dmesg | grep -i -A40 'invoked oom-killer' | sed 's/^/#   dmesg: /' | head -80
 check "the daemon is alive" kill -0 "$CDM_PID"
 
 rm -f "$MNT/node2/fill" "$MNT/node1/f"
