@@ -82,8 +82,13 @@ mapw() { python3 "$WORK/mapw.py" "$@"; }
 
 # mapw_start FILE: start a writer on FILE (WPID); wait for its first pass
 mapw_start() {
+	# emptied here, not by the redirection: that happens in the child,
+	# after the fork, and "started" could meanwhile read the last
+	# writer's "running" and let the caller go on before this one
+	# opened the file
+	: >"$WORK/w.out"
 	# not through the function: WPID must be python itself
-	python3 "$WORK/mapw.py" write "$1" >"$WORK/w.out" 2>&1 &
+	python3 "$WORK/mapw.py" write "$1" >>"$WORK/w.out" 2>&1 &
 	WPID=$!
 	within 30 started || not_ok "writer on $1 did not start: $(cat "$WORK/w.out")"
 }
