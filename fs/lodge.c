@@ -212,19 +212,26 @@ void cdm_lodge_unlinked(struct cdm_fs *fs, const struct stat *st)
 	pthread_mutex_unlock(&fs->lodge.lock);
 }
 
+struct cdm_lodger *cdm_lodge_of(struct cdm_fs *fs, const struct stat *st)
+{
+	struct cdm_lodger *l;
+
+	if (!fs->any_devsb || !marker_like(st))
+		return NULL;
+	pthread_mutex_lock(&fs->lodge.lock);
+	l = by_marker(fs, st->st_ino, st->st_dev);
+	pthread_mutex_unlock(&fs->lodge.lock);
+	return l;
+}
+
 struct cdm_lodger *cdm_lodge_at(struct cdm_fs *fs, int dirfd,
 				const char *name)
 {
-	struct cdm_lodger *l;
 	struct stat st;
 
-	if (!fs->any_devsb || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ||
-	    !marker_like(&st))
+	if (!fs->any_devsb || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return NULL;
-	pthread_mutex_lock(&fs->lodge.lock);
-	l = by_marker(fs, st.st_ino, st.st_dev);
-	pthread_mutex_unlock(&fs->lodge.lock);
-	return l;
+	return cdm_lodge_of(fs, &st);
 }
 
 int cdm_lodge_resolve(struct cdm_fs *fs, int *fd, struct stat *st)
@@ -256,8 +263,8 @@ int cdm_lodge_resolve(struct cdm_fs *fs, int *fd, struct stat *st)
 	return 1;
 }
 
-/* Unlink @l from the list and free it.  Under lodge.lock. */
-static void unlist(struct cdm_fs *fs, struct cdm_lodger *l)
+/* Take @l off the list.  Under lodge.lock. */
+static void take_off(struct cdm_fs *fs, struct cdm_lodger *l)
 {
 	for (struct cdm_lodger **pp = &fs->lodge.head; *pp; pp = &(*pp)->next) {
 		if (*pp == l) {
@@ -265,6 +272,12 @@ static void unlist(struct cdm_fs *fs, struct cdm_lodger *l)
 			break;
 		}
 	}
+}
+
+/* Take @l off the list and free it.  Under lodge.lock. */
+static void unlist(struct cdm_fs *fs, struct cdm_lodger *l)
+{
+	take_off(fs, l);
 	free(l);
 }
 
@@ -500,12 +513,7 @@ err_move:
 		cdm_move_to_device(fs, inode, from, true);
 err_unlist:
 	pthread_mutex_lock(&fs->lodge.lock);
-	for (struct cdm_lodger **pp = &fs->lodge.head; *pp; pp = &(*pp)->next) {
-		if (*pp == l) {
-			*pp = l->next;
-			break;
-		}
-	}
+	take_off(fs, l);
 	pthread_mutex_unlock(&fs->lodge.lock);
 err_back:
 	if (renameat2(fs->devsb[from].lodgers, l->name, pfd, name,
@@ -940,8 +948,8 @@ static void found(struct cdm_fs *fs, uint16_t from, const char *name)
 static void load_aliases(int dfd, int depth)
 {
 	DIR *d = fdopendir(dfd);
+	char path[PATH_MAX];
 	struct dirent *de;
-	char path[64];
 	struct stat st;
 	ino_t vino;
 
@@ -963,16 +971,12 @@ static void load_aliases(int dfd, int depth)
 		}
 		if (de->d_type != DT_REG)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/", dirfd(d));
-		{
-			char full[PATH_MAX];
-
-			snprintf(full, sizeof(full), "%s%s", path, de->d_name);
-			if (lgetxattr(full, INO_XATTR, &vino, sizeof(vino)) ==
-			    sizeof(vino) &&
-			    !lstat(full, &st))
-				alias_set(st.st_ino, (uint32_t)st.st_dev, vino);
-		}
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd(d),
+			 de->d_name);
+		if (lgetxattr(path, INO_XATTR, &vino, sizeof(vino)) ==
+		    sizeof(vino) &&
+		    !fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			alias_set(st.st_ino, (uint32_t)st.st_dev, vino);
 	}
 	closedir(d);
 }

@@ -56,6 +56,8 @@ void cdm_lodge_unlinked(struct cdm_fs *fs, const struct stat *st);
  */
 struct cdm_lodger *cdm_lodge_at(struct cdm_fs *fs, int dirfd,
 				const char *name);
+/** The lodger whose marker is the inode of @st (an lstat), or NULL. */
+struct cdm_lodger *cdm_lodge_of(struct cdm_fs *fs, const struct stat *st);
 /** Its marker's name went (unlinked, replaced): so does the lodger. */
 void cdm_lodge_drop(struct cdm_fs *fs, struct cdm_lodger *l);
 /**

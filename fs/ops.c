@@ -267,10 +267,10 @@ static void cdm_unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		ret = -pfd;
 	} else {
 		/* the name of a file lodged on another device: that goes too */
-		struct cdm_lodger *l = cdm_lodge_at(fs, pfd, name);
 		struct stat st;
 		bool known = fs->any_devsb &&
 			     !fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW);
+		struct cdm_lodger *l = known ? cdm_lodge_of(fs, &st) : NULL;
 
 		ret = -cdm_inode_remove(&fs->table, pfd, name, 0);
 		if (!ret && l)

@@ -64,7 +64,7 @@ int cdm_rename_entry(struct cdm_fs *fs, struct cdm_inode *parent,
 	 * Devices with a tmpfs each: a file crossing them, or one that did
 	 * and is still open, is a lodger (lodge.h).
 	 */
-	lodger = cdm_lodge_at(fs, pfd, name);
+	lodger = cdm_lodge_of(fs, &st);
 	if (lodger || (cross && cdm_lodge_crosses(fs, parent, newparent))) {
 		if (cross && !lodger && S_ISREG(st.st_mode))
 			ret = cdm_check_space(fs, newparent,
